@@ -1,0 +1,33 @@
+# `make demo` and `make test` work on a fresh machine with only Python.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+PIP    := $(BIN)/python -m pip
+export PIP_CONSTRAINT := $(CURDIR)/constraints.txt
+
+.PHONY: demo test bench install clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# torch first, pinned, so nothing later pulls a CUDA build
+$(VENV)/.installed: $(BIN)/python pyproject.toml constraints.txt
+	$(PIP) install --quiet torch==2.13.0
+	$(PIP) install --quiet -e '.[dev]'
+	touch $@
+
+install: $(VENV)/.installed
+
+demo: install
+	$(BIN)/genlab demo
+
+test: install
+	$(BIN)/python -m pytest
+
+bench: install
+	$(BIN)/python benchmarks/trainer_overhead.py
+	$(BIN)/python benchmarks/gmm_fit.py
+	$(BIN)/python benchmarks/gan_ring8.py
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache

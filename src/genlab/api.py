@@ -1,0 +1,43 @@
+"""The Python entry points: ``create``, ``load``, ``train``."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from .config import from_dict
+from .models import Model, get
+
+
+def data_config(cls: type[Model], data) -> dict:
+    """Config values a model takes from its data: shape, intensity levels, classes."""
+    names = {f.name for f in dataclasses.fields(cls.Config)}
+    values = {"data_shape": tuple(data.shape), "n_bins": data.n_bins or 0, "num_classes": data.num_classes}
+    return {k: v for k, v in values.items() if k in names}
+
+
+def create(name: str, data=None, **config) -> Model:
+    """Build a registered model from keyword settings; ``data`` fills in its shape.
+
+    >>> model = genlab.create("gan", data=genlab.load_dataset("ring8"), loss="minimax")
+    """
+    cls = get(name)
+    values = {**(data_config(cls, data) if data is not None else {}), **config}
+    return cls(from_dict(cls.Config, values, what=f"{name} config"))
+
+
+def load(directory, device: str | None = None) -> Model:
+    """Load a model saved with ``model.save(directory)`` (or a finished run directory)."""
+    from .io import load_model
+
+    return load_model(directory, device)
+
+
+def train(model: Model, data, **settings) -> Model:
+    """Fit ``model`` to ``data`` in memory: EM/closed form through ``model.fit``, SGD
+    through the trainer with ``settings`` from ``TrainConfig`` (steps, batch_size, seed...)."""
+    from .train import TrainConfig, Trainer
+
+    if hasattr(model, "fit"):
+        return model.fit(data.x, n_bins=data.n_bins)
+    config = from_dict(TrainConfig, settings, what="training")
+    return Trainer(model, data, config).run()

@@ -1,0 +1,157 @@
+"""The ``genlab`` command: a thin shell that parses, builds configs and calls the library.
+
+torch is imported only inside the commands, so ``genlab --help`` answers at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def cmd_list(args) -> int:
+    from .config import describe
+    from .data import DATASETS
+    from .models import MODELS, get
+
+    if args.model:
+        cls = get(args.model)
+        print(f"{cls.name}: {first_line(sys.modules[cls.__module__].__doc__)}")
+        print("settings (--set key=value):")
+        for name, tp, default in describe(cls.Config):
+            print(f"  {name:<14} {tp:<28} default {default}")
+        return 0
+    print("models:")
+    for name, cls in sorted(MODELS.items()):
+        print(f"  {name:<10} {first_line(sys.modules[cls.__module__].__doc__)}")
+    print("datasets:")
+    for name, text in DATASETS.items():
+        print(f"  {name:<10} {text}")
+    print("  PATH       a folder of images, an .npz file (x, optional y) or idx:IMAGES[,LABELS]")
+    return 0
+
+
+def first_line(doc: str | None) -> str:
+    return (doc or "").strip().splitlines()[0] if doc else ""
+
+
+def cmd_train(args) -> int:
+    import json
+
+    from . import runs
+    from .config import parse_sets
+
+    if args.resume:
+        result = runs.resume(args.resume, steps=args.steps)
+    else:
+        if not args.model or not args.data:
+            raise_usage("train needs MODEL and --data NAME (or --resume RUN_DIR)")
+        settings = parse_sets(args.set)
+        for key in ("steps", "seed"):
+            if getattr(args, key) is not None:
+                settings[key] = getattr(args, key)
+        if args.no_progress:
+            settings["progress"] = False
+        result = runs.start(args.model, args.data, settings, out=args.out, dry_run=args.dry_run)
+        if args.dry_run:
+            print(json.dumps(result, indent=2))
+            return 0
+    quality = ", ".join(f"{k} {v}" for k, v in result.quality.items())
+    print(f"trained {result.model_name} on {result.data_name}: {result.steps} steps in {result.seconds:.1f} s"
+          + (f"; {quality}" if quality else ""))
+    print(f"results in {result.run_dir}")
+    return 0
+
+
+def cmd_sample(args) -> int:
+    import numpy as np
+    import torch
+
+    from .errors import ConfigError
+    from .io import atomic_write
+    from .plot import save_samples
+    from .runs import load_run
+
+    if args.n <= 0:
+        raise ConfigError(f"-n must be positive, got {args.n}")
+    out = Path(args.out)
+    if out.suffix not in (".png", ".npz"):
+        raise ConfigError(f"--out must end in .png or .npz, got {out.name}")
+    model, _ = load_run(args.run_dir)
+    model.eval()
+    generator = torch.Generator().manual_seed(args.seed)
+    with torch.no_grad():
+        x = model.sample(args.n, generator=generator).cpu()
+    if out.suffix == ".png":
+        save_samples(x, out, "image" if x.dim() == 4 else "points")
+    else:
+        atomic_write(out, lambda tmp: np.savez(open(tmp, "wb"), x=x.numpy()))
+    print(f"{args.n} samples written to {out}")
+    return 0
+
+
+def cmd_demo(args) -> int:
+    from .demo import run_demo
+
+    run_demo(root=args.out, progress=not args.no_progress)
+    return 0
+
+
+def raise_usage(message: str):
+    from .errors import ConfigError
+
+    raise ConfigError(message)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="genlab", description="Train, sample and compare generative models.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("list", help="models and datasets, one line each; `list MODEL` shows its settings")
+    p.add_argument("model", nargs="?", help="show the settings of this model")
+    p.set_defaults(func=cmd_list)
+
+    p = sub.add_parser("train", help="train a model; writes a run directory")
+    p.add_argument("model", nargs="?", metavar="MODEL", help="registered model name (see `genlab list`)")
+    p.add_argument("--data", metavar="NAME", help="built-in dataset name or a path (see `genlab list`)")
+    p.add_argument("--steps", type=int, help="training steps (default from the trainer config)")
+    p.add_argument("--seed", type=int, help="random seed (default 0)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="a model or training setting; repeatable (`genlab list MODEL` shows them)")
+    p.add_argument("--out", metavar="DIR", help="run directory (default runs/MODEL-DATA-TIME)")
+    p.add_argument("--dry-run", action="store_true", help="print the resolved settings and stop")
+    p.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run from its checkpoint")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("sample", help="draw samples from a trained run")
+    p.add_argument("run_dir", metavar="RUN_DIR")
+    p.add_argument("-n", type=int, default=64, help="number of samples (default 64)")
+    p.add_argument("--out", required=True, metavar="FILE", help="FILE.png (picture) or FILE.npz (array x)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.set_defaults(func=cmd_sample)
+
+    p = sub.add_parser("demo", help="train gmm and gan on ring8, vae and gmm on digits; print a table")
+    p.add_argument("--out", default="runs/demo", metavar="DIR", help="where the run directories go")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from .errors import GenlabError
+
+    try:
+        return args.func(args)
+    except GenlabError as err:
+        print(f"genlab: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("genlab: interrupted; continue with `genlab train --resume RUN_DIR`", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

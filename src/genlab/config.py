@@ -1,0 +1,131 @@
+"""Typed dataclass configs: round trip to and from dicts and ``--set key=value`` strings.
+
+Every model and the trainer declare their settings as a dataclass with every default
+visible. This module checks names and types strictly, so that a typo or a wrong type is
+reported as one clear line instead of surfacing later from deep inside torch.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from typing import Any, Literal, Union, get_args, get_origin
+
+from .errors import ConfigError
+
+
+def field_types(cls) -> dict[str, Any]:
+    """The resolved type of every field of a dataclass."""
+    hints = typing.get_type_hints(cls)
+    return {f.name: hints[f.name] for f in dataclasses.fields(cls)}
+
+
+def to_dict(config) -> dict[str, Any]:
+    """A JSON-able dict of a config (tuples become lists)."""
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(config).items()}
+
+
+def from_dict(cls, values: dict[str, Any], *, what: str = "config"):
+    """Build ``cls`` from a dict, checking every key and value type."""
+    types_ = field_types(cls)
+    unknown = sorted(set(values) - set(types_))
+    if unknown:
+        raise ConfigError(
+            f"unknown {what} key {unknown[0]!r}; valid keys: {', '.join(sorted(types_))}"
+        )
+    return cls(**{k: coerce(v, types_[k], k) for k, v in values.items()})
+
+
+def coerce(value: Any, tp: Any, key: str) -> Any:
+    """Check ``value`` against the annotation ``tp``, converting only lossless cases."""
+    origin, args = get_origin(tp), get_args(tp)
+    if origin is Literal:
+        if value not in args:
+            choices = ", ".join(repr(a) for a in args)
+            raise ConfigError(f"{key}={value!r} is not one of {choices}")
+        return value
+    if origin in (Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        last: ConfigError | None = None
+        for arg in args:
+            if arg is type(None):
+                continue
+            try:
+                return coerce(value, arg, key)
+            except ConfigError as err:
+                last = err
+        raise last or ConfigError(f"{key}={value!r} has the wrong type")
+    if origin is tuple:
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"{key}={value!r} should be a list of values")
+        inner = args[0] if args else Any
+        return tuple(coerce(v, inner, key) for v in value)
+    if tp is Any:
+        return value
+    if tp is bool:
+        if isinstance(value, bool):
+            return value
+        raise ConfigError(f"{key}={value!r} should be true or false")
+    if tp is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        raise ConfigError(f"{key}={value!r} should be an integer")
+    if tp is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        raise ConfigError(f"{key}={value!r} should be a number")
+    if tp is str:
+        if isinstance(value, str):
+            return value
+        raise ConfigError(f"{key}={value!r} should be a string")
+    return value
+
+
+def parse_value(text: str) -> Any:
+    """Read the right-hand side of ``key=value`` as YAML (numbers, booleans, lists)."""
+    import yaml
+
+    try:
+        return yaml.safe_load(text) if text.strip() else ""
+    except yaml.YAMLError:
+        return text
+
+
+def parse_sets(items: list[str]) -> dict[str, Any]:
+    """Turn ``["lr=1e-3", "loss=minimax"]`` into ``{"lr": 0.001, "loss": "minimax"}``."""
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, text = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--set expects key=value, got {item!r}")
+        value = parse_value(text)
+        if isinstance(value, str) and value.lower() in {"yes", "no", "on", "off"}:
+            value = text  # YAML 1.1 booleans are surprising in a config; keep the text
+        out[key.strip()] = value
+    return out
+
+
+def check(condition: bool, message: str) -> None:
+    """Raise :class:`ConfigError` with ``message`` unless ``condition`` holds."""
+    if not condition:
+        raise ConfigError(message)
+
+
+def describe(cls) -> list[tuple[str, str, str]]:
+    """(name, type, default) for every field, for ``--help`` and ``--dry-run``."""
+    rows = []
+    for f in dataclasses.fields(cls):
+        tp = field_types(cls)[f.name]
+        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
+        rows.append((f.name, _type_name(tp), repr(default)))
+    return rows
+
+
+def _type_name(tp: Any) -> str:
+    if get_origin(tp) is Literal:
+        return " | ".join(str(a) for a in get_args(tp))
+    return getattr(tp, "__name__", str(tp).replace("typing.", ""))

@@ -1,0 +1,98 @@
+"""Datasets by name: built-in toys and images, or the user's own files.
+
+>>> data = load_dataset("ring8", n=2500, seed=0)
+>>> train, test = load_dataset("digits").split(0.2, seed=0)
+
+A spec is a built-in name (see :data:`DATASETS`), an existing path (a folder of images, an
+``.npz`` file or an IDX file), or a path with an explicit prefix: ``folder:PATH``,
+``npz:PATH``, ``idx:IMAGES[,LABELS]``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from ..errors import ConfigError, DataError
+from . import toys
+from .dataset import Dataset, mixture_log_prob
+from .images import IMAGES, load_digits, load_mnist5k
+from .userdata import load_folder, load_idx, load_npz
+
+__all__ = ["Dataset", "DATASETS", "USER_DATA", "load_dataset", "describe_datasets",
+           "mixture_log_prob", "toys"]
+
+DATASETS: dict[str, str] = {**toys.TOYS, **IMAGES}
+
+USER_DATA = {
+    "folder:PATH": "PNG/JPEG images, optionally one sub-folder per class (a plain folder path works too)",
+    "npz:PATH": "an .npz with x (N,H,W), (N,C,H,W) or points (N,d), optional labels y",
+    "idx:IMAGES[,LABELS]": "MNIST IDX files, optionally gzip'd",
+}
+
+DEFAULT_TOY_SIZE = 10_000
+
+
+def describe_datasets() -> str:
+    """The built-in names and the user-data forms, one per line (for ``genlab list``)."""
+    width = max(map(len, [*DATASETS, *USER_DATA]))
+    lines = [f"{name:<{width}}  {text}" for name, text in DATASETS.items()]
+    lines += [f"{form:<{width}}  {text}" for form, text in USER_DATA.items()]
+    return "\n".join(lines)
+
+
+def _toy(name: str, n: int | None, seed: int) -> Dataset:
+    n = DEFAULT_TOY_SIZE if n is None else n
+    x, y = toys.draw(name, n, torch.Generator().manual_seed(seed))
+    centres = toys.modes(name)
+    num_classes = 0 if y is None else (len(centres) if centres is not None else 2)
+    return Dataset(name=name, x=x, y=y, kind="points", num_classes=num_classes, modes=centres,
+                   sigma=toys.sigma(name), source=f"{name}: {DATASETS[name]}; n={n}, seed={seed}")
+
+
+def _subsample(data: Dataset, n: int | None, seed: int) -> Dataset:
+    """At most ``n`` examples, a seeded random subset (mnist5k is sorted by class)."""
+    if n is None or n >= len(data):
+        return data
+    keep = torch.randperm(len(data), generator=torch.Generator().manual_seed(seed))[:n]
+    small = data._subset(keep.sort().values, {})
+    small.source += f"; random subset of {n} (seed {seed})"
+    return small
+
+
+def _user_data(spec: str) -> Dataset:
+    kind, sep, rest = spec.partition(":")
+    if sep and kind in ("folder", "npz", "idx"):
+        if kind == "idx":
+            images, _, labels = rest.partition(",")
+            return load_idx(images, labels or None, name=spec)
+        return (load_folder if kind == "folder" else load_npz)(rest, name=spec)
+    path = Path(spec)
+    if path.is_dir():
+        return load_folder(path, name=spec)
+    if path.suffix.lower() == ".npz":
+        return load_npz(path, name=spec)
+    if "idx" in path.name.lower() or "ubyte" in path.name.lower():
+        return load_idx(path, name=spec)
+    raise DataError(f"cannot tell the format of {spec}: use folder:PATH, npz:PATH or idx:PATH")
+
+
+def load_dataset(spec: str, *, n: int | None = None, seed: int = 0) -> Dataset:
+    """Load a dataset by built-in name or user path spec.
+
+    For toys ``n`` is the number of points drawn (default 10,000) from a generator seeded by
+    ``seed``; for every other dataset it keeps a seeded random subset of at most ``n``.
+    """
+    if n is not None and n < 1:
+        raise ConfigError(f"n must be a positive number of examples, got {n}")
+    if spec in toys.TOYS:
+        return _toy(spec, n, seed)
+    if spec == "digits":
+        return _subsample(load_digits(), n, seed)
+    if spec == "mnist5k":
+        return _subsample(load_mnist5k(), n, seed)
+    if spec.partition(":")[0] in ("folder", "npz", "idx") or Path(spec).exists():
+        return _subsample(_user_data(spec), n, seed)
+    raise DataError(f"unknown dataset '{spec}': built-in names are {', '.join(DATASETS)}; "
+                    f"user data is a folder or file path, or {', '.join(USER_DATA)}")

@@ -1,0 +1,102 @@
+"""The :class:`Dataset` every genlab model trains on, and the mixture density of the toys.
+
+A dataset is a tensor of examples plus what a model or a metric needs to know about it:
+labels, whether it is images or points, how many intensity levels the images have (for
+bits/dim, see EVALUATION.md), and for the 2-D mixtures their mode centres and true density.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+
+import torch
+
+from ..errors import ConfigError, DataError
+
+
+def mixture_log_prob(x: torch.Tensor, modes: torch.Tensor, sigma: float) -> torch.Tensor:
+    """Log density (nats) of an equal-weight mixture of isotropic Gaussians N(mode, sigma^2 I).
+
+    log p(x) = logsumexp_k(-|x - mu_k|^2 / (2 sigma^2)) - log K - (d/2) log(2 pi sigma^2).
+    Returns one value per row of ``x`` (N, d).
+    """
+    modes = modes.to(device=x.device, dtype=x.dtype)
+    k, d = modes.shape
+    sq_dist = torch.cdist(x, modes).pow(2)                        # (N, K)
+    log_norm = math.log(k) + 0.5 * d * math.log(2 * math.pi * sigma**2)
+    return torch.logsumexp(-sq_dist / (2 * sigma**2), dim=1) - log_norm
+
+
+@dataclass(eq=False)          # tensors have no single truth value, so compare by identity
+class Dataset:
+    """Examples ``x`` (N, *shape) with optional labels and what is known about their law.
+
+    Images are (N, C, H, W) floats ``level / (n_bins - 1)`` in [0, 1]; points are (N, d)
+    raw coordinates. ``split_info`` is filled by :meth:`split` and ``source`` says in one
+    line where the data came from, so that both can be stored with a run.
+    """
+
+    name: str
+    x: torch.Tensor
+    y: torch.Tensor | None = None
+    kind: str = "points"
+    n_bins: int | None = None
+    num_classes: int = 0
+    modes: torch.Tensor | None = None
+    sigma: float | None = None
+    split_info: dict = field(default_factory=dict)
+    source: str = ""
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """Shape of one example, e.g. (1, 8, 8) or (2,)."""
+        return tuple(self.x.shape[1:])
+
+    def __len__(self) -> int:
+        return self.x.shape[0]
+
+    def split(self, test_fraction: float = 0.2, seed: int = 0) -> tuple["Dataset", "Dataset"]:
+        """Fixed, seeded (train, test) split: the same seed always gives the same halves."""
+        if not 0.0 < test_fraction < 1.0:
+            raise ConfigError(f"test_fraction must be between 0 and 1, got {test_fraction}")
+        n = len(self)
+        n_test = int(round(n * test_fraction))
+        if n_test < 1 or n_test >= n:
+            raise DataError(f"dataset {self.name} with {n} examples is too small to split "
+                            f"with test_fraction={test_fraction}")
+        # A CPU generator so that the permutation does not depend on the device of x.
+        perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
+        info = {"seed": seed, "test_fraction": test_fraction, "n_train": n - n_test, "n_test": n_test}
+        test_idx, train_idx = perm[:n_test], perm[n_test:]
+        return self._subset(train_idx, info), self._subset(test_idx, info)
+
+    def _subset(self, idx: torch.Tensor, split_info: dict) -> "Dataset":
+        idx = idx.to(self.x.device)
+        y = None if self.y is None else self.y[idx.to(self.y.device)]
+        return replace(self, x=self.x[idx], y=y, split_info=dict(split_info))
+
+    def to(self, device) -> "Dataset":
+        """A copy with every tensor on ``device``."""
+        def move(t):
+            return None if t is None else t.to(device)
+        return replace(self, x=move(self.x), y=move(self.y), modes=move(self.modes))
+
+    def describe(self) -> dict:
+        """JSON-able summary, stored with every run next to its config."""
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "shape": list(self.shape),
+            "n": len(self),
+            "n_bins": self.n_bins,
+            "num_classes": self.num_classes,
+            "source": self.source,
+            "split_info": dict(self.split_info),
+        }
+
+    def log_prob(self, x: torch.Tensor) -> torch.Tensor:
+        """True log density (nats) of ``x`` (N, d); only the Gaussian-mixture toys have one."""
+        if self.modes is None or self.sigma is None:
+            raise DataError(f"dataset {self.name} has no known density")
+        return mixture_log_prob(x, self.modes, self.sigma)

@@ -1,0 +1,25 @@
+"""The model registry: a plain dict from name to class."""
+
+from __future__ import annotations
+
+from ..errors import ConfigError
+from .base import Model
+from .gan import GAN
+from .gmm import GMM
+from .vae import VAE
+
+MODELS: dict[str, type[Model]] = {cls.name: cls for cls in (GMM, GAN, VAE)}
+
+
+def get(name: str) -> type[Model]:
+    if name not in MODELS:
+        raise ConfigError(f"unknown model {name!r}; valid models: {', '.join(sorted(MODELS))}")
+    return MODELS[name]
+
+
+def build(name: str, values: dict) -> Model:
+    """Build a model from a plain dict of config values, checking every key and type."""
+    from ..config import from_dict
+
+    cls = get(name)
+    return cls(from_dict(cls.Config, values, what=f"{name} config"))

@@ -1,0 +1,110 @@
+"""Generative adversarial network with MLP generator and discriminator.
+
+Goodfellow et al. 2014, "Generative Adversarial Nets". D maximises
+E log D(x) + E log(1 - D(G(z))); G either minimises log(1 - D(G(z))) (the minimax game,
+whose gradient vanishes when D confidently rejects fakes) or maximises log D(G(z)) (the
+non-saturating loss of section 3 of the paper). At the game's equilibrium p_g = p_data and
+the optimal discriminator outputs 1/2 everywhere, so mean D(x) and D(G(z)) are logged.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Literal
+
+import torch
+import torch.nn.functional as F
+
+from ..config import check
+from ..nn import mlp
+from ..train import Phase
+from .base import Model, standard_normal
+
+
+@dataclass
+class GANConfig:
+    data_shape: tuple[int, ...] = (2,)  # (d,) for points; (C, H, W) for images in [0, 1]
+    latent_dim: int = 16
+    hidden: int = 256
+    layers: int = 3
+    loss: Literal["minimax", "nonsaturating"] = "nonsaturating"
+    lr: float = 2e-4
+    beta1: float = 0.5  # Adam's beta1 = 0.5 as in Radford et al. 2016
+    beta2: float = 0.999
+    d_steps: int = 1
+
+    def __post_init__(self):
+        check(all(d > 0 for d in self.data_shape), f"data_shape must be positive, got {self.data_shape}")
+        for key in ("latent_dim", "hidden", "layers", "d_steps"):
+            check(getattr(self, key) > 0, f"{key} must be positive, got {getattr(self, key)}")
+        check(self.lr > 0, f"lr must be positive, got {self.lr}")
+        check(0 <= self.beta1 < 1 and 0 <= self.beta2 < 1, "Adam betas must lie in [0, 1)")
+
+
+def discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+    """-E log D(x) - E log(1 - D(G(z))), with D = sigmoid(logits)."""
+    return F.softplus(-real_logits).mean() + F.softplus(fake_logits).mean()
+
+
+def minimax_generator_loss(fake_logits: torch.Tensor) -> torch.Tensor:
+    """E log(1 - D(G(z))) = -E softplus(logits): saturates when D rejects the fakes."""
+    return -F.softplus(fake_logits).mean()
+
+
+def nonsaturating_generator_loss(fake_logits: torch.Tensor) -> torch.Tensor:
+    """-E log D(G(z)): same fixed point, strong gradients early in training."""
+    return F.softplus(-fake_logits).mean()
+
+
+GENERATOR_LOSSES = {"minimax": minimax_generator_loss, "nonsaturating": nonsaturating_generator_loss}
+
+
+class GAN(Model):
+    name = "gan"
+    Config = GANConfig
+
+    def __init__(self, config: GANConfig):
+        super().__init__(config)
+        dim = math.prod(config.data_shape)
+        self.generator = mlp(config.latent_dim, dim, config.hidden, config.layers, "relu")
+        self.discriminator = mlp(dim, 1, config.hidden, config.layers, "leaky_relu")
+        self.is_image = len(config.data_shape) == 3
+
+    def generate(self, z: torch.Tensor) -> torch.Tensor:
+        out = self.generator(z)                                  # (B, D)
+        if self.is_image:
+            out = torch.sigmoid(out)                             # images live in [0, 1]
+        return out.view(len(z), *self.config.data_shape)
+
+    def discriminate(self, x: torch.Tensor) -> torch.Tensor:
+        return self.discriminator(x.flatten(1)).squeeze(1)       # (B,) logits
+
+    def sample(self, n, *, labels=None, generator=None):
+        self._check_labels(n, labels)
+        z = standard_normal((n, self.config.latent_dim), generator, self.device)
+        return self.generate(z)
+
+    def optimizers(self):
+        betas = (self.config.beta1, self.config.beta2)
+        return {
+            "d": torch.optim.Adam(self.discriminator.parameters(), lr=self.config.lr, betas=betas),
+            "g": torch.optim.Adam(self.generator.parameters(), lr=self.config.lr, betas=betas),
+        }
+
+    def phases(self):
+        return [Phase("d", "d", self.d_step, repeats=self.config.d_steps), Phase("g", "g", self.g_step)]
+
+    def d_step(self, x, y=None):
+        with torch.no_grad():
+            fake = self.sample(len(x))
+        real_logits, fake_logits = self.discriminate(x), self.discriminate(fake)
+        return {
+            "loss": discriminator_loss(real_logits, fake_logits),
+            "d_real": torch.sigmoid(real_logits).mean(),   # -> 1/2 at the equilibrium
+            "d_fake": torch.sigmoid(fake_logits).mean(),
+        }
+
+    def g_step(self, x, y=None):
+        fake_logits = self.discriminate(self.sample(len(x)))
+        return {"loss": GENERATOR_LOSSES[self.config.loss](fake_logits)}

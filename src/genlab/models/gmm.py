@@ -1,0 +1,368 @@
+"""Gaussian mixture model fitted by expectation-maximisation.
+
+EM for a mixture of Gaussians (Dempster, Laird & Rubin 1977), written after Bishop,
+*Pattern Recognition and Machine Learning*, ch. 9.2: the density is eq. 9.7,
+``p(x) = sum_k pi_k N(x | mu_k, Sigma_k)``; the E-step computes responsibilities (eq. 9.23)
+and the M-step re-estimates means, covariances and weights from them (eqs. 9.24-9.27).
+Each run starts from k-means++ centres (Arthur & Vassilvitskii 2007) refined by a few
+Lloyd iterations; several seeded restarts are run and the one with the highest
+log-likelihood is kept.
+
+All maths runs in float64. Learned parameters are registered buffers whose names end in
+an underscore (``weights_``, ``means_``, ``covariances_``), so ``state_dict`` and the
+safetensors checkpoint hold the whole model; Cholesky factors are derived from them on use.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass
+from typing import Literal, NamedTuple
+
+import torch
+
+from ..config import check
+from ..errors import DataError, GenlabError
+from ..metrics.likelihood import bits_per_dim, dequantize
+from .base import Model
+
+LLOYD_ITERS = 20  # k-means refinement of the k-means++ centres; stops early once stable
+F64 = torch.float64
+
+
+@dataclass
+class GMMConfig:
+    data_shape: tuple[int, ...] = (2,)  # one example; flattened to D = prod(data_shape)
+    components: int = 8
+    covariance: Literal["full", "diag"] = "full"
+    restarts: int = 3  # EM runs from different seeds; the best log-likelihood wins
+    max_iter: int = 200  # EM iterations per restart
+    tol: float = 1e-3  # stop when the mean log-likelihood per sample changes less than this
+    reg_covar: float = 1e-6  # added to covariance diagonals so no component becomes singular
+    init: Literal["kmeans++", "random"] = "kmeans++"
+    seed: int = 0
+
+    def __post_init__(self):
+        self.data_shape = tuple(self.data_shape)
+        check(len(self.data_shape) >= 1 and all(d >= 1 for d in self.data_shape),
+              f"data_shape={self.data_shape} must be a non-empty list of positive sizes")
+        check(self.components >= 1, f"components={self.components} must be at least 1")
+        check(self.covariance in ("full", "diag"), f"covariance={self.covariance!r} is not one of 'full', 'diag'")
+        check(self.restarts >= 1, f"restarts={self.restarts} must be at least 1")
+        check(self.max_iter >= 1, f"max_iter={self.max_iter} must be at least 1")
+        check(self.tol > 0, f"tol={self.tol} must be positive")
+        check(self.reg_covar >= 0, f"reg_covar={self.reg_covar} must be non-negative")
+        check(self.init in ("kmeans++", "random"), f"init={self.init!r} is not one of 'kmeans++', 'random'")
+
+
+class Params(NamedTuple):
+    """One set of mixture parameters: weights (K,), means (K, D), covariances (K, D, D) or (K, D)."""
+
+    weights: torch.Tensor
+    means: torch.Tensor
+    covariances: torch.Tensor
+
+
+class EMResult(NamedTuple):
+    params: Params
+    lower_bound: float  # mean log-likelihood per sample of ``params``
+    n_iter: int
+    converged: bool
+
+
+# --- Gaussian densities ---------------------------------------------------------------------
+
+def whitening(covariances: torch.Tensor) -> torch.Tensor:
+    """W_k = L_k^{-1} for Sigma_k = L_k L_k^T, so (x - mu)^T Sigma^{-1} (x - mu) = |W (x - mu)|^2."""
+    chol, info = torch.linalg.cholesky_ex(covariances)  # (K, D, D)
+    if bool((info > 0).any()):
+        raise DataError("a component covariance is not positive definite (degenerate data?); increase reg_covar")
+    eye = torch.eye(covariances.shape[-1], dtype=covariances.dtype, device=covariances.device)
+    return torch.linalg.solve_triangular(chol, eye.expand_as(chol), upper=False)
+
+
+def log_gaussians(x: torch.Tensor, means: torch.Tensor, covariances: torch.Tensor,
+                  covariance: str) -> torch.Tensor:
+    """log N(x_n | mu_k, Sigma_k) for every sample and component: (N, K)."""
+    const = -0.5 * x.shape[1] * math.log(2 * math.pi)
+    if covariance == "diag":
+        maha = ((x[:, None, :] - means) ** 2 / covariances).sum(-1)  # (N, K)
+        return const - 0.5 * covariances.log().sum(-1) - 0.5 * maha
+    w = whitening(covariances)  # (K, D, D)
+    y = x @ w.mT - means[:, None, :] @ w.mT  # (K, N, D); whitening x once per component is one matmul
+    log_det = w.diagonal(dim1=-2, dim2=-1).log().sum(-1)  # log |Sigma_k|^{-1/2}, (K,)
+    return const + log_det - 0.5 * y.square().sum(-1).T
+
+
+def log_joint(x: torch.Tensor, p: Params, covariance: str) -> torch.Tensor:
+    """log pi_k + log N(x_n | mu_k, Sigma_k): (N, K); logsumexp over k gives eq. 9.7."""
+    return p.weights.log() + log_gaussians(x, p.means, p.covariances, covariance)
+
+
+# --- EM -------------------------------------------------------------------------------------
+
+def e_step(x: torch.Tensor, p: Params, covariance: str) -> tuple[float, torch.Tensor]:
+    """Mean log-likelihood and responsibilities gamma(z_nk) (eq. 9.23), in log space."""
+    joint = log_joint(x, p, covariance)  # (N, K)
+    log_norm = torch.logsumexp(joint, dim=1)  # (N,)
+    return log_norm.mean().item(), (joint - log_norm[:, None]).exp()
+
+
+def m_step(x: torch.Tensor, resp: torch.Tensor, covariance: str, reg_covar: float) -> Params:
+    """Means, covariances and weights from responsibilities (eqs. 9.24-9.27)."""
+    nk = resp.sum(0) + 10 * torch.finfo(F64).eps  # (K,); an empty component gets mean 0, not NaN
+    means = resp.T @ x / nk[:, None]  # (K, D)
+    diff = x - means[:, None, :]  # (K, N, D)
+    weighted = resp.T[:, :, None] * diff
+    if covariance == "diag":
+        cov = (weighted * diff).sum(1) / nk[:, None] + reg_covar
+    else:
+        cov = weighted.mT @ diff / nk[:, None, None]
+        cov = 0.5 * (cov + cov.mT)  # exact symmetry, so save/load and Cholesky agree bit for bit
+        cov.diagonal(dim1=-2, dim2=-1).add_(reg_covar)
+    return Params(nk / nk.sum(), means, cov)
+
+
+def run_em(x: torch.Tensor, resp: torch.Tensor, config: GMMConfig) -> EMResult:
+    """Alternate M- and E-steps until the mean log-likelihood changes by less than tol."""
+    p = m_step(x, resp, config.covariance, config.reg_covar)
+    lower_bound, resp = e_step(x, p, config.covariance)
+    for it in range(1, config.max_iter + 1):
+        p = m_step(x, resp, config.covariance, config.reg_covar)
+        previous = lower_bound
+        lower_bound, resp = e_step(x, p, config.covariance)
+        if abs(lower_bound - previous) < config.tol:
+            return EMResult(p, lower_bound, it, True)
+    return EMResult(p, lower_bound, config.max_iter, False)
+
+
+# --- initialisation -------------------------------------------------------------------------
+
+def kmeans_plus_plus(x: torch.Tensor, k: int, generator: torch.Generator) -> torch.Tensor:
+    """Arthur & Vassilvitskii 2007: each new centre is drawn with probability ~ D(x)^2."""
+    n = x.shape[0]
+    first = int(torch.randint(n, (1,), generator=generator))
+    chosen = [first]
+    d2 = (x - x[first]).square().sum(1)  # squared distance to the nearest chosen centre
+    for _ in range(1, k):
+        if bool(d2.sum() > 0):
+            i = int(torch.multinomial(d2.cpu(), 1, generator=generator))
+        else:  # fewer distinct points than centres: any point is as good as another
+            i = int(torch.randint(n, (1,), generator=generator))
+        chosen.append(i)
+        d2 = torch.minimum(d2, (x - x[i]).square().sum(1))
+    return x[chosen].clone()
+
+
+def nearest(x: torch.Tensor, centres: torch.Tensor) -> torch.Tensor:
+    return torch.cdist(x, centres).argmin(1)
+
+
+def lloyd(x: torch.Tensor, centres: torch.Tensor, max_iter: int = LLOYD_ITERS) -> torch.Tensor:
+    """Refine centres by k-means; returns the final hard assignment of every point (N,)."""
+    k = centres.shape[0]
+    labels = nearest(x, centres)
+    for _ in range(max_iter):
+        counts = torch.bincount(labels, minlength=k)[:, None]
+        sums = torch.zeros_like(centres).index_add_(0, labels, x)
+        centres = torch.where(counts > 0, sums / counts.clamp(min=1), centres)  # empty: keep old
+        new = nearest(x, centres)
+        if torch.equal(new, labels):
+            break
+        labels = new
+    return labels
+
+
+def initial_responsibilities(x: torch.Tensor, config: GMMConfig, generator: torch.Generator) -> torch.Tensor:
+    """Hard responsibilities (N, K) from k-means++ + Lloyd, or from K random data points."""
+    k = config.components
+    if config.init == "kmeans++":
+        labels = lloyd(x, kmeans_plus_plus(x, k, generator))
+    else:
+        picks = torch.randperm(x.shape[0], generator=generator)[:k].to(x.device)
+        labels = nearest(x, x[picks])
+    return torch.nn.functional.one_hot(labels, k).to(F64)
+
+
+def restart_generator(seed: int, restart: int) -> torch.Generator:
+    """A CPU generator per (seed, restart) so that every restart is reproducible on its own."""
+    return torch.Generator().manual_seed((seed * 100_003 + restart) % 2**63)
+
+
+# --- the model ------------------------------------------------------------------------------
+
+class GMM(Model):
+    """A mixture of K Gaussians with full or diagonal covariances."""
+
+    name = "gmm"
+    Config = GMMConfig
+
+    def __init__(self, config: GMMConfig):
+        super().__init__(config)
+        k, d = config.components, self.dim
+        self.register_buffer("weights_", torch.zeros(k, dtype=F64))
+        self.register_buffer("means_", torch.zeros(k, d, dtype=F64))
+        cov = torch.eye(d, dtype=F64).repeat(k, 1, 1) if config.covariance == "full" else torch.ones(k, d, dtype=F64)
+        self.register_buffer("covariances_", cov)
+        self.converged_: bool | None = None
+        self.n_iter_: int | None = None
+        self.lower_bound_: float | None = None
+
+    @property
+    def dim(self) -> int:
+        return math.prod(self.config.data_shape)
+
+    def params(self) -> Params:
+        return Params(self.weights_, self.means_, self.covariances_)
+
+    # --- fitting --------------------------------------------------------------------------
+
+    @torch.no_grad()
+    def fit(self, x: torch.Tensor, *, n_bins: int | None = None) -> GMM:
+        """Fit by EM; image data (``n_bins`` set) is dequantised first, as it is scored."""
+        x = self._matrix(x)
+        self._check_fit_data(x)
+        if n_bins is not None:
+            x = dequantize(x, n_bins, restart_generator(self.config.seed, -1))
+        best = None
+        for restart in range(self.config.restarts):
+            resp = initial_responsibilities(x, self.config, restart_generator(self.config.seed, restart))
+            result = run_em(x, resp, self.config)
+            if best is None or result.lower_bound > best.lower_bound:
+                best = result
+        self._set_params(best.params)
+        self.converged_, self.n_iter_, self.lower_bound_ = best.converged, best.n_iter, best.lower_bound
+        if not best.converged:
+            warnings.warn(f"gmm: EM did not converge in max_iter={self.config.max_iter} iterations "
+                          f"(tol={self.config.tol}); raise max_iter or tol", RuntimeWarning, stacklevel=3)
+        return self
+
+    def _check_fit_data(self, x: torch.Tensor) -> None:
+        if not bool(torch.isfinite(x).all()):
+            raise DataError("gmm cannot fit data containing NaN or infinite values")
+        if x.shape[0] < self.config.components:
+            raise DataError(f"gmm needs at least components={self.config.components} samples, got {x.shape[0]}")
+
+    def _set_params(self, p: Params) -> None:
+        for buffer, value in zip((self.weights_, self.means_, self.covariances_), p):
+            buffer.copy_(value)
+
+    @classmethod
+    def from_parameters(cls, weights, means, covariances, covariance: Literal["full", "diag"] = "full",
+                        *, data_shape: tuple[int, ...] | None = None) -> GMM:
+        """A mixture with parameters given by hand (checked: shapes, weights sum to 1, SPD)."""
+        w, mu, cov = (torch.as_tensor(t, dtype=F64) for t in (weights, means, covariances))
+        check(covariance in ("full", "diag"), f"covariance={covariance!r} is not one of 'full', 'diag'")
+        _check_parameters(w, mu, cov, covariance)
+        k, d = mu.shape
+        model = cls(GMMConfig(data_shape=tuple(data_shape or (d,)), components=k, covariance=covariance))
+        check(model.dim == d, f"data_shape={data_shape} has {model.dim} values but means have D={d}")
+        cov = 0.5 * (cov + cov.mT) if covariance == "full" else cov
+        model._set_params(Params(w / w.sum(), mu, cov))
+        return model
+
+    # --- scoring --------------------------------------------------------------------------
+
+    def log_prob(self, x: torch.Tensor) -> torch.Tensor:
+        """Exact log density of the mixture (eq. 9.7) in nats, one value per example: (N,)."""
+        self._check_fitted()
+        return torch.logsumexp(log_joint(self._matrix(x), self.params(), self.config.covariance), dim=1)
+
+    def num_parameters(self) -> int:
+        """Free parameters: K-1 weights, K*D means, and K*D(D+1)/2 (full) or K*D (diag) covariances."""
+        k, d = self.config.components, self.dim
+        cov = k * d * (d + 1) // 2 if self.config.covariance == "full" else k * d
+        return (k - 1) + k * d + cov
+
+    def bic(self, x: torch.Tensor) -> float:
+        """Bayesian information criterion -2 log L + p log N (Schwarz 1978); lower is better."""
+        return -2 * float(self.log_prob(x).sum()) + self.num_parameters() * math.log(len(x))
+
+    def aic(self, x: torch.Tensor) -> float:
+        """Akaike information criterion -2 log L + 2p (Akaike 1974); lower is better."""
+        return -2 * float(self.log_prob(x).sum()) + 2 * self.num_parameters()
+
+    @torch.no_grad()
+    def evaluate(self, data) -> dict[str, float]:
+        """Mean log-likelihood in nats per example; for images (``n_bins`` set) it is measured
+        on dequantised data (seed 0), and bits/dim is reported next to it."""
+        n_bins = getattr(data, "n_bins", None)
+        x = torch.as_tensor(data.x, dtype=F64)
+        if n_bins is None:
+            return {"log_likelihood": float(self.log_prob(x).mean())}
+        log_p = self.log_prob(dequantize(x, n_bins, torch.Generator().manual_seed(0)))
+        return {"log_likelihood": float(log_p.mean()),
+                "bits_per_dim": float(bits_per_dim(log_p, self.dim, n_bins).mean())}
+
+    # --- sampling -------------------------------------------------------------------------
+
+    @torch.no_grad()
+    def sample(self, n: int, *, labels: torch.Tensor | None = None,
+               generator: torch.Generator | None = None) -> torch.Tensor:
+        """``n`` draws (n, *data_shape) as float32: a component, then a point from its Gaussian."""
+        self._check_labels(n, labels)
+        return self.sample_with_components(n, generator=generator)[0]
+
+    @torch.no_grad()
+    def sample_with_components(self, n: int, generator: torch.Generator | None = None
+                               ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Samples (n, *data_shape) float32 and the component each came from (n,) int64."""
+        self._check_fitted()
+        check(isinstance(n, int) and n >= 0, f"n={n!r} must be a non-negative integer")
+        rng_device = generator.device if generator is not None else self.device
+        if n == 0:
+            comps = torch.zeros(0, dtype=torch.long, device=self.device)
+        else:
+            comps = torch.multinomial(self.weights_.to(rng_device), n, replacement=True, generator=generator)
+        z = torch.randn((n, self.dim), generator=generator, dtype=F64, device=rng_device)
+        comps, z = comps.to(self.device), z.to(self.device)
+        x = self.means_[comps] + self._scale(z, comps)
+        return x.float().reshape(n, *self.config.data_shape), comps
+
+    def _scale(self, z: torch.Tensor, comps: torch.Tensor) -> torch.Tensor:
+        """Sigma_k^{1/2} z: diagonal sqrt, or the Cholesky factor L_k applied per component."""
+        if self.config.covariance == "diag":
+            return z * self.covariances_[comps].sqrt()
+        chol = torch.linalg.cholesky(self.covariances_)  # (K, D, D)
+        out = torch.empty_like(z)
+        for k in range(self.config.components):  # K matmuls, not N gathered (D, D) matrices
+            rows = comps == k
+            out[rows] = z[rows] @ chol[k].T
+        return out
+
+    # --- input checks ---------------------------------------------------------------------
+
+    def _matrix(self, x) -> torch.Tensor:
+        """(N, *data_shape) or (N, D) -> (N, D) float64 on the model's device."""
+        x = torch.as_tensor(x)
+        shape = tuple(self.config.data_shape)
+        if x.ndim < 2 or tuple(x.shape[1:]) not in (shape, (self.dim,)):
+            raise DataError(f"gmm was built for examples of shape {shape} (D={self.dim}); "
+                            f"got data of shape {tuple(x.shape)}")
+        return x.reshape(x.shape[0], self.dim).to(self.device, F64)
+
+    def _check_fitted(self) -> None:
+        if not bool(self.weights_.sum() > 0):
+            raise GenlabError("gmm has no parameters yet; call fit() or GMM.from_parameters() first")
+
+
+def _check_parameters(w: torch.Tensor, mu: torch.Tensor, cov: torch.Tensor, covariance: str) -> None:
+    """One clear ConfigError for hand-given parameters that do not form a mixture."""
+    check(w.ndim == 1 and w.numel() >= 1, f"weights must be a 1-D tensor of K values, got shape {tuple(w.shape)}")
+    k = w.numel()
+    check(mu.ndim == 2 and mu.shape[0] == k, f"means must have shape (K={k}, D), got {tuple(mu.shape)}")
+    d = mu.shape[1]
+    want = (k, d, d) if covariance == "full" else (k, d)
+    check(tuple(cov.shape) == want, f"{covariance} covariances must have shape {want}, got {tuple(cov.shape)}")
+    check(bool(torch.isfinite(w).all() & torch.isfinite(mu).all() & torch.isfinite(cov).all()),
+          "mixture parameters must be finite")
+    check(bool((w >= 0).all()) and abs(float(w.sum()) - 1) < 1e-6,
+          f"weights must be non-negative and sum to 1, got sum {float(w.sum()):.6g}")
+    if covariance == "diag":
+        check(bool((cov > 0).all()), "diagonal covariances must be positive")
+        return
+    check(torch.allclose(cov, cov.mT, rtol=1e-6, atol=1e-10), "covariance matrices must be symmetric")
+    bad = torch.linalg.cholesky_ex(cov)[1]
+    check(not bool((bad > 0).any()),
+          f"covariance of component {int((bad > 0).nonzero()[0])} is not positive definite")

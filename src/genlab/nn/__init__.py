@@ -1,0 +1,5 @@
+"""Building blocks shared by every family; each lives here once."""
+
+from .mlp import mlp
+
+__all__ = ["mlp"]

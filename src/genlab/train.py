@@ -1,0 +1,236 @@
+"""One trainer for every model trained by stochastic gradient descent.
+
+The trainer knows nothing about the model it trains (minGPT's trainer is the model for
+this): a model lists its optimisers and its *phases* — one optimisation step each, such as
+"discriminator" then "generator" for a GAN, as in stylegan2-ada — and the trainer runs them
+in order on batches drawn from data held in memory on the device. It logs, draws sample
+pictures and writes atomic checkpoints that hold everything needed to continue the run
+bit for bit: weights, optimiser states, step and random number generator states.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import torch
+
+from .config import check, to_dict
+from .errors import CheckpointError, TrainingDiverged
+from .io import atomic_write, load_state
+
+CHECKPOINT = "checkpoint.pt"
+METRICS = "metrics.jsonl"
+
+LossFn = Callable[[torch.Tensor, "torch.Tensor | None"], dict[str, torch.Tensor]]
+
+
+@dataclass
+class Phase:
+    """One optimisation step of an iteration: ``loss(x, y)["loss"]`` is minimised by
+    ``optimizer``; every other entry of the returned dict is logged under its key."""
+
+    name: str
+    optimizer: str
+    loss: LossFn
+    repeats: int = 1  # e.g. n_critic discriminator steps per generator step
+
+
+@dataclass
+class TrainConfig:
+    steps: int = 2000
+    batch_size: int = 128
+    seed: int = 0
+    log_every: int = 100
+    sample_every: int = 500
+    checkpoint_every: int = 500
+    device: str = "cpu"  # "cpu", "cuda", "cuda:1", or "auto"
+    progress: bool = True
+
+    def __post_init__(self):
+        check(self.steps > 0, f"steps must be positive, got {self.steps}")
+        check(self.batch_size > 0, f"batch_size must be positive, got {self.batch_size}")
+        for key in ("log_every", "sample_every", "checkpoint_every"):
+            check(getattr(self, key) > 0, f"{key} must be positive, got {getattr(self, key)}")
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(name)
+    check(device.type != "cuda" or torch.cuda.is_available(), f"device {name!r} requested but CUDA is not available")
+    return device
+
+
+class Trainer:
+    """Runs a model's phases for ``config.steps`` iterations.
+
+    ``run_dir`` (optional) receives ``metrics.jsonl``, ``samples/step_*.png`` and
+    ``checkpoint.pt``; ``monitors`` are callables ``model -> dict`` evaluated at every log
+    step (for example mode coverage on the 2-D toys); ``on_sample(x, path)`` draws pictures.
+    """
+
+    def __init__(self, model, data, config: TrainConfig, run_dir: str | Path | None = None,
+                 monitors: tuple[Callable[..., dict], ...] = (),
+                 on_sample: Callable[[torch.Tensor, Path], None] | None = None):
+        self.config = config
+        self.device = resolve_device(config.device)
+        self.model = model.to(self.device)
+        self.x = data.x.to(self.device)
+        self.y = data.y.to(self.device) if data.y is not None else None
+        self.run_dir = Path(run_dir) if run_dir is not None else None
+        self.monitors = monitors
+        self.on_sample = on_sample
+        self.optimizers = model.optimizers()
+        self.phases = model.phases()
+        self.step = 0
+        self.last_good = 0  # step of the last checkpoint written
+        self.last_log_step = 0
+        self.history: dict[str, list[torch.Tensor]] = defaultdict(list)
+        self.last_log: dict[str, float] = {}
+
+    # --- the loop -----------------------------------------------------------------------
+
+    def run(self, resume: bool = False):
+        if resume:
+            self.load_checkpoint()
+        else:
+            torch.manual_seed(self.config.seed)
+        start = time.perf_counter()
+        bar = self._progress_bar()
+        self.model.train()
+        for self.step in range(self.step + 1, self.config.steps + 1):
+            self.train_step()
+            bar.update(1)
+            self._boundary(bar, start)
+        bar.close()
+        return self.model
+
+    def train_step(self) -> None:
+        for phase in self.phases:
+            optimizer = self.optimizers[phase.optimizer]
+            for _ in range(phase.repeats):
+                x, y = self.batch()
+                optimizer.zero_grad(set_to_none=True)
+                out = phase.loss(x, y)
+                out["loss"].backward()
+                optimizer.step()
+                for key, value in out.items():
+                    self.history[f"{phase.name}_{key}" if key == "loss" else key].append(value.detach())
+
+    def batch(self) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """A batch drawn uniformly with replacement from the in-memory training data."""
+        index = torch.randint(len(self.x), (self.config.batch_size,), device=self.device)
+        return self.x[index], (self.y[index] if self.y is not None else None)
+
+    def _boundary(self, bar, start: float) -> None:
+        cfg, step = self.config, self.step
+        final = step == cfg.steps
+        if final or step % cfg.log_every == 0 or step % cfg.checkpoint_every == 0:
+            self.log(start, bar)
+        if self.run_dir is None:
+            return
+        if final or step % cfg.sample_every == 0:
+            self.save_samples()
+        if final or step % cfg.checkpoint_every == 0:
+            self.save_checkpoint()
+
+    # --- logging and the divergence guard -------------------------------------------------
+
+    def log(self, start: float, bar) -> None:
+        """Average what was logged since the last call; stop if any loss went NaN/inf."""
+        record: dict[str, float] = {"step": self.step, "seconds": round(time.perf_counter() - start, 3)}
+        for key, values in self.history.items():
+            stacked = torch.stack(values).float()
+            bad = ~torch.isfinite(stacked)
+            if bad.any():
+                per_step = len(values) // (self.step - self.last_log_step)
+                first = self.last_log_step + 1 + int(bad.nonzero()[0, 0]) // per_step
+                raise TrainingDiverged(
+                    f"training diverged at step {first}: {key} is {stacked[bad][0].item()}; "
+                    + (f"last good checkpoint: {self.run_dir / CHECKPOINT} (step {self.last_good})"
+                       if self.run_dir is not None and self.last_good else "no checkpoint was written")
+                )
+            record[key] = float(stacked.mean())
+        self.history.clear()
+        self.last_log_step = self.step
+        self.model.eval()
+        with torch.no_grad():
+            for monitor in self.monitors:
+                record.update(monitor(self.model))
+        self.model.train()
+        self.last_log = record
+        bar.set_postfix({k: f"{v:.3g}" for k, v in record.items() if k not in ("step", "seconds")}, refresh=False)
+        if self.run_dir is not None:
+            with open(self.run_dir / METRICS, "a") as f:
+                f.write(json.dumps(record) + "\n")
+
+    def _progress_bar(self):
+        from tqdm.auto import tqdm
+
+        return tqdm(total=self.config.steps, initial=self.step, disable=not self.config.progress,
+                    desc=self.model.name, unit="step", dynamic_ncols=True, leave=False)
+
+    def save_samples(self) -> None:
+        if self.on_sample is None:
+            return
+        self.model.eval()
+        with torch.no_grad():
+            # A generator of its own, so that pictures never change the training RNG stream.
+            generator = torch.Generator(self.device).manual_seed(self.config.seed)
+            x = self.model.sample(64, generator=generator).cpu()
+        self.model.train()
+        self.on_sample(x, self.run_dir / "samples" / f"step_{self.step:06d}.png")
+
+    # --- checkpoints ------------------------------------------------------------------------
+
+    def save_checkpoint(self) -> None:
+        state = {
+            "format_version": 1,
+            "step": self.step,
+            "model": {k: v.detach().cpu() for k, v in self.model.state_dict().items()},
+            "optimizers": {k: opt.state_dict() for k, opt in self.optimizers.items()},
+            "rng_cpu": torch.get_rng_state(),
+            "rng_cuda": torch.cuda.get_rng_state(self.device) if self.device.type == "cuda" else None,
+            "train_config": to_dict(self.config),
+        }
+        atomic_write(self.run_dir / CHECKPOINT, lambda tmp: torch.save(state, tmp))
+        self.last_good = self.step
+
+    def load_checkpoint(self) -> None:
+        path = self.run_dir / CHECKPOINT if self.run_dir is not None else None
+        if path is None or not path.is_file():
+            raise CheckpointError(f"no checkpoint to resume from: {path}")
+        try:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as err:  # torch raises many types for a damaged file
+            raise CheckpointError(f"damaged checkpoint {path}: {str(err).splitlines()[0]}") from None
+        load_state(self.model, state["model"], str(path))
+        for name, opt in self.optimizers.items():
+            opt.load_state_dict(state["optimizers"][name])
+        torch.set_rng_state(state["rng_cpu"])
+        if state.get("rng_cuda") is not None and self.device.type == "cuda":
+            torch.cuda.set_rng_state(state["rng_cuda"], self.device)
+        self.step = self.last_good = self.last_log_step = int(state["step"])
+        truncate_metrics(self.run_dir / METRICS, self.step)
+
+
+def truncate_metrics(path: Path, step: int) -> None:
+    """Drop log lines written after ``step`` so a resumed run does not log them twice."""
+    if not path.is_file():
+        return
+    kept = [line for line in path.read_text().splitlines() if line.strip() and json.loads(line)["step"] <= step]
+    atomic_write(path, lambda tmp: Path(tmp).write_text("".join(line + "\n" for line in kept)))
+
+
+def train(model, data, config: TrainConfig | None = None, **overrides):
+    """Train ``model`` on ``data`` (a ``genlab.data.Dataset``) in memory, no run directory."""
+    from .config import from_dict
+
+    if config is None:
+        config = from_dict(TrainConfig, overrides, what="training")
+    return Trainer(model, data, config).run()
