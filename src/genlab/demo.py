@@ -18,7 +18,8 @@ from . import runs
 # (model, data, settings): budgets chosen to fit the whole demo in about two minutes on 2 cores
 PLAN = [
     ("gmm", "ring8", {"components": 8, "restarts": 3}),
-    ("gan", "ring8", {"steps": 3000, "batch_size": 256, "lr": 1e-3, "log_every": 250}),
+    ("gan", "ring8", {"steps": 3000, "batch_size": 256, "hidden": 128, "layers": 3, "latent_dim": 2, "lr": 5e-4,
+                       "log_every": 250}),
     ("vae", "digits", {"steps": 3000, "batch_size": 128, "log_every": 250}),
     ("gmm", "digits", {"components": 10, "covariance": "full", "restarts": 1}),
 ]
