@@ -19,7 +19,7 @@ import torch
 import genlab
 from genlab.data import load_dataset
 from genlab.metrics import mode_metrics
-from genlab.train import Trainer, TrainConfig
+from genlab.trainer import Trainer, TrainConfig
 
 SETTINGS = dict(hidden=128, layers=3, latent_dim=2, lr=5e-4)
 

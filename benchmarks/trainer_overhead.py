@@ -19,7 +19,7 @@ import torch.nn.functional as F
 import genlab
 from genlab.data import load_dataset
 from genlab.metrics import dequantize
-from genlab.train import Trainer, TrainConfig
+from genlab.trainer import Trainer, TrainConfig
 
 
 def bare_gan(model, x, steps: int, batch: int) -> None:

@@ -6,7 +6,7 @@ import genlab
 from genlab.data import load_dataset
 from genlab.metrics import mode_metrics
 from genlab.models.gan import minimax_generator_loss, nonsaturating_generator_loss
-from genlab.train import Trainer, TrainConfig
+from genlab.trainer import Trainer, TrainConfig
 
 # Counting rule for a short budget: a sample counts for its nearest mode when it lies within
 # 10 sigma (0.1) of it, well inside half the distance between neighbouring modes (0.38).

@@ -8,7 +8,7 @@ import torch
 import genlab
 from genlab.data import load_dataset
 from genlab.metrics import bits_per_dim, dequantize
-from genlab.train import Trainer, TrainConfig
+from genlab.trainer import Trainer, TrainConfig
 
 
 def diagonal_gaussian_bits_per_dim(train, test) -> float:

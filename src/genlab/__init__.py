@@ -22,7 +22,7 @@ _LAZY = {
     "load_dataset": "genlab.data",
     "Dataset": "genlab.data",
     "MODELS": "genlab.models",
-    "TrainConfig": "genlab.train",
+    "TrainConfig": "genlab.trainer",
     "GenlabError": "genlab.errors",
 }
 

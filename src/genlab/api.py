@@ -35,7 +35,7 @@ def load(directory, device: str | None = None) -> Model:
 def train(model: Model, data, **settings) -> Model:
     """Fit ``model`` to ``data`` in memory: EM/closed form through ``model.fit``, SGD
     through the trainer with ``settings`` from ``TrainConfig`` (steps, batch_size, seed...)."""
-    from .train import TrainConfig, Trainer
+    from .trainer import TrainConfig, Trainer
 
     if hasattr(model, "fit"):
         return model.fit(data.x, n_bins=data.n_bins)

@@ -43,6 +43,12 @@ def cmd_train(args) -> int:
     from .config import parse_sets
 
     if args.resume:
+        given = {"MODEL": args.model, "--data": args.data, "--set": args.set, "--seed": args.seed is not None,
+                 "--out": args.out, "--dry-run": args.dry_run}
+        extra = [flag for flag, value in given.items() if value]
+        if extra:
+            raise_usage(f"--resume continues a run with the settings in its run.json; only --steps may change, "
+                        f"not {extra[0]}")
         result = runs.resume(args.resume, steps=args.steps)
     else:
         if not args.model or not args.data:
@@ -86,7 +92,11 @@ def cmd_sample(args) -> int:
     if out.suffix == ".png":
         save_samples(x, out, "image" if x.dim() == 4 else "points")
     else:
-        atomic_write(out, lambda tmp: np.savez(open(tmp, "wb"), x=x.numpy()))
+        def write(tmp: str) -> None:
+            with open(tmp, "wb") as f:  # a file object, or np.savez would append .npz to the name
+                np.savez(f, x=x.numpy())
+
+        atomic_write(out, write)
     print(f"{args.n} samples written to {out}")
     return 0
 

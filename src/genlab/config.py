@@ -8,11 +8,15 @@ reported as one clear line instead of surfacing later from deep inside torch.
 from __future__ import annotations
 
 import dataclasses
+import re
 import types
 import typing
 from typing import Any, Literal, Union, get_args, get_origin
 
 from .errors import ConfigError
+
+# A decimal number as YAML 1.2 and Python read it; PyYAML (YAML 1.1) reads 1e-3 as a string.
+NUMBER = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?")
 
 
 def field_types(cls) -> dict[str, Any]:
@@ -90,9 +94,12 @@ def parse_value(text: str) -> Any:
     import yaml
 
     try:
-        return yaml.safe_load(text) if text.strip() else ""
+        value = yaml.safe_load(text) if text.strip() else ""
     except yaml.YAMLError:
         return text
+    if isinstance(value, str) and NUMBER.fullmatch(text.strip()):
+        return float(text)
+    return value
 
 
 def parse_sets(items: list[str]) -> dict[str, Any]:
@@ -102,9 +109,8 @@ def parse_sets(items: list[str]) -> dict[str, Any]:
         key, sep, text = item.partition("=")
         if not sep or not key.strip():
             raise ConfigError(f"--set expects key=value, got {item!r}")
-        value = parse_value(text)
-        if isinstance(value, str) and value.lower() in {"yes", "no", "on", "off"}:
-            value = text  # YAML 1.1 booleans are surprising in a config; keep the text
+        # YAML 1.1 booleans are surprising in a config; keep the text (then a bool field refuses it)
+        value = text if text.strip().lower() in {"yes", "no", "on", "off"} else parse_value(text)
         out[key.strip()] = value
     return out
 
@@ -113,6 +119,14 @@ def check(condition: bool, message: str) -> None:
     """Raise :class:`ConfigError` with ``message`` unless ``condition`` holds."""
     if not condition:
         raise ConfigError(message)
+
+
+FLOAT32_MAX = 3.4028234663852886e38
+
+
+def check_learning_rate(lr: float, key: str = "lr") -> None:
+    """A learning rate must be positive and representable in float32 (optimiser state)."""
+    check(0 < lr < FLOAT32_MAX, f"{key} must be a positive number below {FLOAT32_MAX:.3g}, got {lr}")
 
 
 def describe(cls) -> list[tuple[str, str, str]]:

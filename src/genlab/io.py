@@ -53,9 +53,12 @@ def read_json(path: str | os.PathLike, what: str = "file") -> dict:
     if not path.is_file():
         raise CheckpointError(f"missing {what}: {path}")
     try:
-        return json.loads(path.read_text())
+        obj = json.loads(path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise CheckpointError(f"damaged {what} {path}: {err}") from None
+    if not isinstance(obj, dict):
+        raise CheckpointError(f"damaged {what} {path}: not a JSON object")
+    return obj
 
 
 def sha256(path: str | os.PathLike) -> str:

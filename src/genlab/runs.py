@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .config import from_dict, to_dict
-from .errors import ConfigError, GenlabError
+from .errors import CheckpointError, ConfigError, GenlabError
 from .io import read_json, write_json
 
 RUN = "run.json"
@@ -43,7 +43,7 @@ class RunResult:
 
 def split_settings(model_cls, settings: dict) -> tuple[dict, dict]:
     """Route ``--set`` keys to the model's config or to the trainer's."""
-    from .train import TrainConfig
+    from .trainer import TrainConfig
 
     model_keys = {f.name for f in dataclasses.fields(model_cls.Config)}
     train_keys = {f.name for f in dataclasses.fields(TrainConfig)}
@@ -62,16 +62,20 @@ def split_settings(model_cls, settings: dict) -> tuple[dict, dict]:
 
 def prepare(model_name: str, data_spec: str, settings: dict, *, data_seed: int = 0):
     """Load and split the data, build the model and the training config; no files written."""
+    import torch
+
     from .api import create
     from .data import load_dataset
     from .models import get
-    from .train import TrainConfig
+    from .trainer import TrainConfig, resolve_device
 
     cls = get(model_name)
     model_values, train_values = split_settings(cls, settings)
     train_config = from_dict(TrainConfig, train_values, what="training")
+    resolve_device(train_config.device)
     data = load_dataset(data_spec, seed=data_seed)
     train_data, test_data = data.split(TEST_FRACTION, seed=SPLIT_SEED)
+    torch.manual_seed(train_config.seed)  # the seed decides the initial weights too
     model = create(model_name, data=train_data, **model_values)
     return model, train_config, train_data, test_data
 
@@ -102,6 +106,8 @@ def start(model_name: str, data_spec: str, settings: dict, *, out: str | Path | 
     if dry_run:
         return record
     run_dir = Path(out) if out is not None else new_run_dir(root, model_name, data_spec)
+    if run_dir.exists() and not run_dir.is_dir():
+        raise ConfigError(f"output directory {run_dir} is a file")
     if run_dir.exists() and any(run_dir.iterdir()):
         raise ConfigError(f"output directory {run_dir} is not empty; use --resume {run_dir} to continue it")
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -113,6 +119,8 @@ def resume(run_dir: str | Path, steps: int | None = None) -> RunResult:
     """Continue a run from its checkpoint (bit-exact on CPU); ``steps`` may extend it."""
     run_dir = Path(run_dir)
     record = read_json(run_dir / RUN, "run record")
+    if record.get("format") != "genlab-run":
+        raise CheckpointError(f"{run_dir / RUN} is not a genlab run record")
     model_values = {k: v for k, v in record["model_config"].items() if k not in DATA_KEYS}
     settings = {**model_values, **record["train"]}
     if steps is not None:
@@ -124,8 +132,7 @@ def resume(run_dir: str | Path, steps: int | None = None) -> RunResult:
 
 
 def execute(model, train_config, train_data, test_data, run_dir: Path, record: dict, *, resume: bool) -> RunResult:
-    from .plot import save_samples
-    from .train import Trainer
+    from .trainer import Trainer
 
     begin = time.perf_counter()
     try:
@@ -135,18 +142,18 @@ def execute(model, train_config, train_data, test_data, run_dir: Path, record: d
         else:
             monitors = (mode_monitor(train_data),) if train_data.modes is not None else ()
             trainer = Trainer(model, train_data, train_config, run_dir, monitors=monitors,
-                              on_sample=lambda x, path: save_samples(x, path, train_data.kind))
+                              on_sample=picture(train_data, train_config.seed))
             trainer.run(resume=resume)
             steps = train_config.steps
-    except GenlabError as err:
+    except Exception as err:  # a bug still keeps its traceback, but the run says it failed
         record.update(status="failed", error=str(err))
         write_json(run_dir / RUN, record)
         raise
     seconds = time.perf_counter() - begin
     model.save(run_dir)
     quality = measure(model, train_data, test_data, seed=train_config.seed)
-    generator = __import__("torch").Generator(model.device).manual_seed(train_config.seed)
-    save_samples(model.sample(64, generator=generator).detach().cpu(), run_dir / "samples.png", train_data.kind)
+    with __import__("torch").no_grad():
+        picture(train_data, train_config.seed)(model, run_dir / "samples.png")
     record.update(status="complete", steps=steps, seconds=round(seconds, 2), quality=quality)
     write_json(run_dir / RUN, record)
     return RunResult(run_dir, model, record["model"], record["data"]["spec"], steps, seconds, quality)
@@ -163,6 +170,22 @@ def measure(model, train_data, test_data, seed: int = 0) -> dict:
         if train_data.modes is not None:
             quality.update(mode_monitor(train_data, seed)(model))
     return quality
+
+
+def picture(data, seed: int = 0):
+    """A callable ``(model, path) -> None`` that saves a sample picture: a grid of 64 images,
+    or 1,000 points over 1,000 training points in grey."""
+    import torch
+
+    from .plot import save_samples
+
+    def draw(model, path: Path) -> None:
+        generator = torch.Generator(model.device).manual_seed(seed)
+        n = 64 if data.kind == "image" else 1000
+        x = model.sample(n, generator=generator).detach().cpu()
+        save_samples(x, path, data.kind, reference=None if data.kind == "image" else data.x[:1000])
+
+    return draw
 
 
 def mode_monitor(data, seed: int = 0):

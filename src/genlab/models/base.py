@@ -3,7 +3,7 @@
 A model is an ``nn.Module`` built from one typed dataclass config (``model.config``) that
 holds every setting, including the shape of the data it was built for, so that
 ``config.json`` alone is enough to rebuild it. Models trained by SGD declare their
-optimisers and a list of training phases, which the one trainer in ``genlab.train`` runs;
+optimisers and a list of training phases, which the one trainer in ``genlab.trainer`` runs;
 models fitted in closed form or by EM define ``fit`` instead.
 """
 

@@ -16,9 +16,9 @@ from typing import Literal
 import torch
 import torch.nn.functional as F
 
-from ..config import check
+from ..config import check, check_learning_rate
 from ..nn import mlp
-from ..train import Phase
+from ..trainer import Phase
 from .base import Model, standard_normal
 
 
@@ -38,7 +38,7 @@ class GANConfig:
         check(all(d > 0 for d in self.data_shape), f"data_shape must be positive, got {self.data_shape}")
         for key in ("latent_dim", "hidden", "layers", "d_steps"):
             check(getattr(self, key) > 0, f"{key} must be positive, got {getattr(self, key)}")
-        check(self.lr > 0, f"lr must be positive, got {self.lr}")
+        check_learning_rate(self.lr)
         check(0 <= self.beta1 < 1 and 0 <= self.beta2 < 1, "Adam betas must lie in [0, 1)")
 
 

@@ -4,9 +4,15 @@ EM for a mixture of Gaussians (Dempster, Laird & Rubin 1977), written after Bish
 *Pattern Recognition and Machine Learning*, ch. 9.2: the density is eq. 9.7,
 ``p(x) = sum_k pi_k N(x | mu_k, Sigma_k)``; the E-step computes responsibilities (eq. 9.23)
 and the M-step re-estimates means, covariances and weights from them (eqs. 9.24-9.27).
-Each run starts from k-means++ centres (Arthur & Vassilvitskii 2007) refined by a few
+Each run starts from (greedy) k-means++ centres (Arthur & Vassilvitskii 2007) refined by a few
 Lloyd iterations; several seeded restarts are run and the one with the highest
 log-likelihood is kept.
+
+Images (``n_bins`` > 0) are modelled after uniform dequantisation, ``(level + u) / n_bins``,
+so ``log_prob`` is a density on the unit cube and bits/dim follow Theis et al. (2016);
+samples are mapped back to the level of the cell they fall in, i.e. drawn from the discrete
+distribution that gives each level the mass of its cell (mass outside the cube goes to the
+edge levels).
 
 All maths runs in float64. Learned parameters are registered buffers whose names end in
 an underscore (``weights_``, ``means_``, ``covariances_``), so ``state_dict`` and the
@@ -42,6 +48,7 @@ class GMMConfig:
     reg_covar: float = 1e-6  # added to covariance diagonals so no component becomes singular
     init: Literal["kmeans++", "random"] = "kmeans++"
     seed: int = 0
+    n_bins: int = 0  # intensity levels of image data (filled from data); 0 = continuous points
 
     def __post_init__(self):
         self.data_shape = tuple(self.data_shape)
@@ -54,6 +61,7 @@ class GMMConfig:
         check(self.tol > 0, f"tol={self.tol} must be positive")
         check(self.reg_covar >= 0, f"reg_covar={self.reg_covar} must be non-negative")
         check(self.init in ("kmeans++", "random"), f"init={self.init!r} is not one of 'kmeans++', 'random'")
+        check(self.n_bins == 0 or self.n_bins >= 2, f"n_bins={self.n_bins} must be 0 or at least 2")
 
 
 class Params(NamedTuple):
@@ -87,12 +95,16 @@ def log_gaussians(x: torch.Tensor, means: torch.Tensor, covariances: torch.Tenso
     """log N(x_n | mu_k, Sigma_k) for every sample and component: (N, K)."""
     const = -0.5 * x.shape[1] * math.log(2 * math.pi)
     if covariance == "diag":
-        maha = ((x[:, None, :] - means) ** 2 / covariances).sum(-1)  # (N, K)
-        return const - 0.5 * covariances.log().sum(-1) - 0.5 * maha
+        if bool((covariances <= 0).any()):
+            raise DataError("a component variance is zero (a constant dimension?); increase reg_covar")
+        prec = 1 / covariances  # (K, D)
+        # |x - mu|^2 / sigma^2 expanded into three matmuls: no (N, K, D) temporary
+        maha = x.square() @ prec.T - 2 * x @ (means * prec).T + (means.square() * prec).sum(1)
+        return const - 0.5 * covariances.log().sum(-1) - 0.5 * maha.clamp(min=0)
     w = whitening(covariances)  # (K, D, D)
-    y = x @ w.mT - means[:, None, :] @ w.mT  # (K, N, D); whitening x once per component is one matmul
+    y = (x @ w.mT).sub_(means[:, None, :] @ w.mT)  # W_k (x_n - mu_k): (K, N, D), in place
     log_det = w.diagonal(dim1=-2, dim2=-1).log().sum(-1)  # log |Sigma_k|^{-1/2}, (K,)
-    return const + log_det - 0.5 * y.square().sum(-1).T
+    return const + log_det - 0.5 * y.square_().sum(-1).T
 
 
 def log_joint(x: torch.Tensor, p: Params, covariance: str) -> torch.Tensor:
@@ -113,12 +125,13 @@ def m_step(x: torch.Tensor, resp: torch.Tensor, covariance: str, reg_covar: floa
     """Means, covariances and weights from responsibilities (eqs. 9.24-9.27)."""
     nk = resp.sum(0) + 10 * torch.finfo(F64).eps  # (K,); an empty component gets mean 0, not NaN
     means = resp.T @ x / nk[:, None]  # (K, D)
-    diff = x - means[:, None, :]  # (K, N, D)
-    weighted = resp.T[:, :, None] * diff
     if covariance == "diag":
-        cov = (weighted * diff).sum(1) / nk[:, None] + reg_covar
+        # E[x^2] - mu^2 (fit centres the data, which keeps the cancellation harmless)
+        cov = (resp.T @ x.square() / nk[:, None] - means.square()).clamp(min=0) + reg_covar
     else:
-        cov = weighted.mT @ diff / nk[:, None, None]
+        # sqrt(gamma_nk) (x_n - mu_k): (K, N, D), so that one batched matmul gives eq. 9.25
+        scaled = (x - means[:, None, :]).mul_(resp.T[:, :, None].sqrt())
+        cov = scaled.mT @ scaled / nk[:, None, None]
         cov = 0.5 * (cov + cov.mT)  # exact symmetry, so save/load and Cholesky agree bit for bit
         cov.diagonal(dim1=-2, dim2=-1).add_(reg_covar)
     return Params(nk / nk.sum(), means, cov)
@@ -140,23 +153,32 @@ def run_em(x: torch.Tensor, resp: torch.Tensor, config: GMMConfig) -> EMResult:
 # --- initialisation -------------------------------------------------------------------------
 
 def kmeans_plus_plus(x: torch.Tensor, k: int, generator: torch.Generator) -> torch.Tensor:
-    """Arthur & Vassilvitskii 2007: each new centre is drawn with probability ~ D(x)^2."""
-    n = x.shape[0]
+    """k-means++ seeding (Arthur & Vassilvitskii 2007), greedy variant: each new centre is
+    the best of 2 + ln k candidates drawn with probability ~ D(x)^2, the one that lowers the
+    k-means potential most (the variant the paper poses; analysed by Grunau et al. 2023)."""
+    n, tries = x.shape[0], 2 + int(math.log(k))
     first = int(torch.randint(n, (1,), generator=generator))
     chosen = [first]
-    d2 = (x - x[first]).square().sum(1)  # squared distance to the nearest chosen centre
+    d2 = (x - x[first]).square().sum(1)  # (N,) squared distance to the nearest chosen centre
     for _ in range(1, k):
         if bool(d2.sum() > 0):
-            i = int(torch.multinomial(d2.cpu(), 1, generator=generator))
+            cand = torch.multinomial(d2.cpu(), tries, replacement=True, generator=generator).to(x.device)
         else:  # fewer distinct points than centres: any point is as good as another
-            i = int(torch.randint(n, (1,), generator=generator))
-        chosen.append(i)
-        d2 = torch.minimum(d2, (x - x[i]).square().sum(1))
+            cand = torch.randint(n, (tries,), generator=generator).to(x.device)
+        new_d2 = torch.minimum(d2, sq_dist(x[cand], x))  # (tries, N)
+        best = int(new_d2.sum(1).argmin())
+        chosen.append(int(cand[best]))
+        d2 = new_d2[best]
     return x[chosen].clone()
 
 
+def sq_dist(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """|a_i - b_j|^2 as one matmul: (len(a), len(b))."""
+    return (a.square().sum(1)[:, None] - 2 * a @ b.T + b.square().sum(1)).clamp(min=0)
+
+
 def nearest(x: torch.Tensor, centres: torch.Tensor) -> torch.Tensor:
-    return torch.cdist(x, centres).argmin(1)
+    return sq_dist(x, centres).argmin(1)
 
 
 def lloyd(x: torch.Tensor, centres: torch.Tensor, max_iter: int = LLOYD_ITERS) -> torch.Tensor:
@@ -164,9 +186,9 @@ def lloyd(x: torch.Tensor, centres: torch.Tensor, max_iter: int = LLOYD_ITERS) -
     k = centres.shape[0]
     labels = nearest(x, centres)
     for _ in range(max_iter):
-        counts = torch.bincount(labels, minlength=k)[:, None]
-        sums = torch.zeros_like(centres).index_add_(0, labels, x)
-        centres = torch.where(counts > 0, sums / counts.clamp(min=1), centres)  # empty: keep old
+        onehot = torch.nn.functional.one_hot(labels, k).to(x.dtype)  # (N, K)
+        counts = onehot.sum(0)[:, None]
+        centres = torch.where(counts > 0, onehot.T @ x / counts.clamp(min=1), centres)  # empty: keep old
         new = nearest(x, centres)
         if torch.equal(new, labels):
             break
@@ -203,8 +225,8 @@ class GMM(Model):
         k, d = config.components, self.dim
         self.register_buffer("weights_", torch.zeros(k, dtype=F64))
         self.register_buffer("means_", torch.zeros(k, d, dtype=F64))
-        cov = torch.eye(d, dtype=F64).repeat(k, 1, 1) if config.covariance == "full" else torch.ones(k, d, dtype=F64)
-        self.register_buffer("covariances_", cov)
+        identity = torch.eye(d, dtype=F64).repeat(k, 1, 1)  # (K, D, D); "diag" keeps only (K, D)
+        self.register_buffer("covariances_", identity if config.covariance == "full" else torch.ones(k, d, dtype=F64))
         self.converged_: bool | None = None
         self.n_iter_: int | None = None
         self.lower_bound_: float | None = None
@@ -220,18 +242,21 @@ class GMM(Model):
 
     @torch.no_grad()
     def fit(self, x: torch.Tensor, *, n_bins: int | None = None) -> GMM:
-        """Fit by EM; image data (``n_bins`` set) is dequantised first, as it is scored."""
+        """Fit by EM; image data (``n_bins`` here or in the config) is dequantised first."""
         x = self._matrix(x)
         self._check_fit_data(x)
-        if n_bins is not None:
-            x = dequantize(x, n_bins, restart_generator(self.config.seed, -1))
+        self._record_n_bins(n_bins)
+        if self.config.n_bins:
+            x = dequantize(x, self.config.n_bins, restart_generator(self.config.seed, -1))
+        shift = x.mean(0)  # EM is translation-equivariant; centred data loses less to rounding
+        x = x - shift
         best = None
         for restart in range(self.config.restarts):
             resp = initial_responsibilities(x, self.config, restart_generator(self.config.seed, restart))
             result = run_em(x, resp, self.config)
             if best is None or result.lower_bound > best.lower_bound:
                 best = result
-        self._set_params(best.params)
+        self._set_params(best.params._replace(means=best.params.means + shift))
         self.converged_, self.n_iter_, self.lower_bound_ = best.converged, best.n_iter, best.lower_bound
         if not best.converged:
             warnings.warn(f"gmm: EM did not converge in max_iter={self.config.max_iter} iterations "
@@ -243,6 +268,14 @@ class GMM(Model):
             raise DataError("gmm cannot fit data containing NaN or infinite values")
         if x.shape[0] < self.config.components:
             raise DataError(f"gmm needs at least components={self.config.components} samples, got {x.shape[0]}")
+
+    def _record_n_bins(self, n_bins: int | None) -> None:
+        """Keep the data's levels in the config, so that samples (and a saved model) know them."""
+        if not n_bins or n_bins == self.config.n_bins:
+            return
+        if self.config.n_bins or n_bins < 2:
+            raise DataError(f"data with n_bins={n_bins} does not fit this gmm (n_bins={self.config.n_bins})")
+        self.config.n_bins = n_bins
 
     def _set_params(self, p: Params) -> None:
         for buffer, value in zip((self.weights_, self.means_, self.covariances_), p):
@@ -300,7 +333,8 @@ class GMM(Model):
     @torch.no_grad()
     def sample(self, n: int, *, labels: torch.Tensor | None = None,
                generator: torch.Generator | None = None) -> torch.Tensor:
-        """``n`` draws (n, *data_shape) as float32: a component, then a point from its Gaussian."""
+        """``n`` draws (n, *data_shape) as float32: a component, then a point from its Gaussian
+        (for images, mapped to the stored levels in [0, 1])."""
         self._check_labels(n, labels)
         return self.sample_with_components(n, generator=generator)[0]
 
@@ -318,7 +352,14 @@ class GMM(Model):
         z = torch.randn((n, self.dim), generator=generator, dtype=F64, device=rng_device)
         comps, z = comps.to(self.device), z.to(self.device)
         x = self.means_[comps] + self._scale(z, comps)
+        if self.config.n_bins:
+            x = self._to_levels(x)
         return x.float().reshape(n, *self.config.data_shape), comps
+
+    def _to_levels(self, x: torch.Tensor) -> torch.Tensor:
+        """Dequantised space -> stored images: the level of the cell x falls in, / (n_bins - 1)."""
+        n_bins = self.config.n_bins
+        return torch.floor(x * n_bins).clamp_(0, n_bins - 1) / (n_bins - 1)
 
     def _scale(self, z: torch.Tensor, comps: torch.Tensor) -> torch.Tensor:
         """Sigma_k^{1/2} z: diagonal sqrt, or the Cholesky factor L_k applied per component."""
@@ -363,6 +404,5 @@ def _check_parameters(w: torch.Tensor, mu: torch.Tensor, cov: torch.Tensor, cova
         check(bool((cov > 0).all()), "diagonal covariances must be positive")
         return
     check(torch.allclose(cov, cov.mT, rtol=1e-6, atol=1e-10), "covariance matrices must be symmetric")
-    bad = torch.linalg.cholesky_ex(cov)[1]
-    check(not bool((bad > 0).any()),
-          f"covariance of component {int((bad > 0).nonzero()[0])} is not positive definite")
+    failed = (torch.linalg.cholesky_ex(cov)[1] > 0).nonzero().flatten().tolist()
+    check(not failed, f"covariance of component {failed[0] if failed else ''} is not positive definite")

@@ -20,10 +20,10 @@ from typing import Literal
 import torch
 import torch.nn.functional as F
 
-from ..config import check
+from ..config import check, check_learning_rate
 from ..metrics.likelihood import bits_per_dim, dequantize, levels
 from ..nn import mlp
-from ..train import Phase
+from ..trainer import Phase
 from .base import Model, standard_normal
 
 LOG_2PI = math.log(2 * math.pi)
@@ -46,7 +46,7 @@ class VAEConfig:
             check(getattr(self, key) > 0, f"{key} must be positive, got {getattr(self, key)}")
         check(self.n_bins == 0 or self.n_bins >= 2, f"n_bins must be 0 or at least 2, got {self.n_bins}")
         check(self.beta >= 0, f"beta must be non-negative, got {self.beta}")
-        check(self.lr > 0, f"lr must be positive, got {self.lr}")
+        check_learning_rate(self.lr)
 
 
 def gaussian_kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:

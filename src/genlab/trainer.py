@@ -87,12 +87,13 @@ class Trainer:
 
     ``run_dir`` (optional) receives ``metrics.jsonl``, ``samples/step_*.png`` and
     ``checkpoint.pt``; ``monitors`` are callables ``model -> dict`` evaluated at every log
-    step (for example mode coverage on the 2-D toys); ``on_sample(x, path)`` draws pictures.
+    step (for example mode coverage on the 2-D toys); ``on_sample(model, path)`` draws a picture
+    (with a generator of its own, so that pictures never change the training RNG stream).
     """
 
     def __init__(self, model, data, config: TrainConfig, run_dir: str | Path | None = None,
                  monitors: tuple[Callable[..., dict], ...] = (),
-                 on_sample: Callable[[torch.Tensor, Path], None] | None = None):
+                 on_sample: Callable[..., None] | None = None):
         self.config = config
         self.device = resolve_device(config.device)
         self.model = model.to(self.device)
@@ -210,11 +211,8 @@ class Trainer:
             return
         self.model.eval()
         with torch.no_grad():
-            # A generator of its own, so that pictures never change the training RNG stream.
-            generator = torch.Generator(self.device).manual_seed(self.config.seed)
-            x = self.model.sample(64, generator=generator).cpu()
+            self.on_sample(self.model, self.run_dir / "samples" / f"step_{self.step:06d}.png")
         self.model.train()
-        self.on_sample(x, self.run_dir / "samples" / f"step_{self.step:06d}.png")
 
     # --- checkpoints ------------------------------------------------------------------------
 
