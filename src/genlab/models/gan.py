@@ -101,8 +101,8 @@ class GAN(Model):
         real_logits, fake_logits = self.discriminate(x), self.discriminate(fake)
         return {
             "loss": discriminator_loss(real_logits, fake_logits),
-            "d_real": torch.sigmoid(real_logits).mean(),   # -> 1/2 at the equilibrium
-            "d_fake": torch.sigmoid(fake_logits).mean(),
+            "d_real": torch.sigmoid(real_logits.detach()).mean(),   # -> 1/2 at the equilibrium
+            "d_fake": torch.sigmoid(fake_logits.detach()).mean(),
         }
 
     def g_step(self, x, y=None):
