@@ -24,15 +24,6 @@ NAMES = sorted(MODELS)
 SUPPORTS = {"gan": ("ring8", "digits"), "vae": ("ring8", "digits"), "gmm": ("ring8", "digits")}
 CASES = [(name, spec) for name in NAMES for spec in ("ring8", "digits")]
 
-# Known model bugs, kept visible: the test runs and must fail until the model is fixed.
-KNOWN: dict[tuple[str, str, str], str] = {}
-
-
-def known_bug(request, name, spec, what):
-    reason = KNOWN.get((name, spec, what))
-    if reason:
-        request.applymarker(pytest.mark.xfail(reason=reason, strict=True))
-
 
 @pytest.fixture(scope="module")
 def datasets(ring8, digits):
@@ -141,11 +132,10 @@ def test_sample_shape_dtype_finite(case):
     assert torch.isfinite(x).all()
 
 
-def test_image_samples_lie_in_the_unit_interval(case, request):
+def test_image_samples_lie_in_the_unit_interval(case):
     name, data, model = case
     if data.kind != "image":
         pytest.skip("points are unbounded")
-    known_bug(request, name, data.name, "range")
     x = draw(model, n=200)
     assert x.min() >= 0 and x.max() <= 1, (x.min().item(), x.max().item())
 

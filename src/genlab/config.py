@@ -121,6 +121,17 @@ def check(condition: bool, message: str) -> None:
         raise ConfigError(message)
 
 
+def check_positive(config, *keys: str) -> None:
+    """Every named field of ``config`` must be positive (a size, a count, a step)."""
+    for key in keys:
+        value = getattr(config, key)
+        check(value > 0, f"{key} must be positive, got {value}")
+
+
+def check_shape(shape: tuple[int, ...]) -> None:
+    check(len(shape) >= 1 and all(d > 0 for d in shape), f"data_shape must be positive sizes, got {shape}")
+
+
 FLOAT32_MAX = 3.4028234663852886e38
 
 

@@ -21,7 +21,7 @@ from typing import Callable
 
 import torch
 
-from .config import check, to_dict
+from .config import check, check_positive, to_dict
 from .errors import CheckpointError, ConfigError, TrainingDiverged
 from .io import atomic_write, load_state
 
@@ -54,10 +54,7 @@ class TrainConfig:
     progress: bool = True
 
     def __post_init__(self):
-        check(self.steps > 0, f"steps must be positive, got {self.steps}")
-        check(self.batch_size > 0, f"batch_size must be positive, got {self.batch_size}")
-        for key in ("log_every", "sample_every", "checkpoint_every"):
-            check(getattr(self, key) > 0, f"{key} must be positive, got {getattr(self, key)}")
+        check_positive(self, "steps", "batch_size", "log_every", "sample_every", "checkpoint_every")
 
 
 def stream_seed(seed: int, purpose: str) -> int:

@@ -16,7 +16,7 @@ from typing import Literal
 import torch
 import torch.nn.functional as F
 
-from ..config import check, check_learning_rate
+from ..config import check, check_learning_rate, check_positive, check_shape
 from ..nn import mlp
 from ..trainer import Phase
 from .base import Model, standard_normal
@@ -35,9 +35,8 @@ class GANConfig:
     d_steps: int = 1
 
     def __post_init__(self):
-        check(all(d > 0 for d in self.data_shape), f"data_shape must be positive, got {self.data_shape}")
-        for key in ("latent_dim", "hidden", "layers", "d_steps"):
-            check(getattr(self, key) > 0, f"{key} must be positive, got {getattr(self, key)}")
+        check_shape(self.data_shape)
+        check_positive(self, "latent_dim", "hidden", "layers", "d_steps")
         check_learning_rate(self.lr)
         check(0 <= self.beta1 < 1 and 0 <= self.beta2 < 1, "Adam betas must lie in [0, 1)")
 

@@ -20,7 +20,7 @@ from typing import Literal
 import torch
 import torch.nn.functional as F
 
-from ..config import check, check_learning_rate
+from ..config import check, check_learning_rate, check_positive, check_shape
 from ..metrics.likelihood import bits_per_dim, dequantize, levels
 from ..nn import mlp
 from ..trainer import Phase
@@ -41,9 +41,8 @@ class VAEConfig:
     lr: float = 1e-3
 
     def __post_init__(self):
-        check(all(d > 0 for d in self.data_shape), f"data_shape must be positive, got {self.data_shape}")
-        for key in ("latent_dim", "hidden", "layers"):
-            check(getattr(self, key) > 0, f"{key} must be positive, got {getattr(self, key)}")
+        check_shape(self.data_shape)
+        check_positive(self, "latent_dim", "hidden", "layers")
         check(self.n_bins == 0 or self.n_bins >= 2, f"n_bins must be 0 or at least 2, got {self.n_bins}")
         check(self.beta >= 0, f"beta must be non-negative, got {self.beta}")
         check_learning_rate(self.lr)
