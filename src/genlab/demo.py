@@ -38,6 +38,11 @@ def quality_text(q: dict) -> str:
 
 
 def run_demo(root: str | Path = "runs/demo", progress: bool = True) -> list:
+    import torch
+
+    # These networks are too small to gain from intra-op threads, and on a busy machine
+    # oversubscribed OpenMP threads slow them down many times over.
+    torch.set_num_threads(1)
     root = Path(root)
     results, begin = [], time.perf_counter()
     for model, data, settings in PLAN:

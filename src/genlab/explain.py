@@ -1,0 +1,297 @@
+"""Claims from the lecture notes, measured (SPEC section 4).
+
+Each claim is a function ``(out_dir) -> Claim``: it computes a small table of numbers that
+shows the claim (or would refute it), draws one PNG line plot with Pillow, and runs in a
+few seconds on a CPU with fixed seeds. :data:`CLAIMS` maps command names to them.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+from PIL import Image, ImageDraw
+
+from .errors import ConfigError
+from .io import atomic_write
+from .metrics.divergences import js_divergence, wasserstein1_1d
+
+COLOURS = [(31, 119, 180), (214, 39, 40), (44, 160, 44), (148, 103, 189)]
+
+
+@dataclass
+class Claim:
+    """One measured claim: a table (``columns`` x ``rows``), notes and a plot file."""
+
+    name: str
+    title: str
+    columns: list[str]
+    rows: list[list]
+    plot: Path
+    notes: list[str] = field(default_factory=list)
+
+    def table(self) -> str:
+        """The title, the rows as an aligned text table, then the notes."""
+        cells = [self.columns] + [[_fmt(v) for v in row] for row in self.rows]
+        widths = [max(len(r[i]) for r in cells) for i in range(len(self.columns))]
+        lines = ["  ".join(c.rjust(w) for c, w in zip(r, widths)) for r in cells]
+        lines.insert(1, "  ".join("-" * w for w in widths))
+        return "\n".join([self.title, ""] + lines + [""] * bool(self.notes) + self.notes)
+
+
+def _fmt(v) -> str:
+    if isinstance(v, float):
+        if not math.isfinite(v) or (v != 0 and not 1e-3 <= abs(v) < 1e6):
+            return f"{v:.4g}"
+        return f"{v:.4f}"
+    return str(v)
+
+
+# --------------------------------------------------------------------------- plotting
+
+def _ticks(lo: float, hi: float, n: int = 5) -> list[float]:
+    """About ``n`` round tick values (steps of 1, 2 or 5 times a power of ten)."""
+    raw = (hi - lo) / n
+    step = 10 ** math.floor(math.log10(raw))
+    step *= next(m for m in (1, 2, 5, 10) if step * m >= raw)
+    return [k * step for k in range(math.ceil(lo / step), math.floor(hi / step) + 1)]
+
+
+def save_line_plot(path: Path, series: list[tuple[str, list[float], list[float]]],
+                   title: str, x_label: str, legend_right: bool = False,
+                   size: tuple[int, int] = (560, 400)) -> Path:
+    """Write a PNG of labelled (x, y) curves on shared axes, later ones drawn on top.
+
+    The legend sits in the top-left corner, or top-right with ``legend_right``.
+    """
+    w, h = size
+    left, right, top, bottom = 56, 16, 28, 40                 # margins for labels
+    xs = [x for _, sx, _ in series for x in sx]
+    ys = [y for _, _, sy in series for y in sy if math.isfinite(y)]
+    x0, x1 = min(xs), max(xs)
+    y0, y1 = min(ys + [0.0]), max(ys)
+    y1 += 0.05 * (y1 - y0 or 1)
+    x1 = x1 if x1 > x0 else x0 + 1
+
+    def px(x: float, y: float) -> tuple[float, float]:
+        return (left + (x - x0) / (x1 - x0) * (w - left - right),
+                h - bottom - (y - y0) / (y1 - y0) * (h - top - bottom))
+
+    img = Image.new("RGB", size, "white")
+    draw = ImageDraw.Draw(img)
+    for t in _ticks(y0, y1):                                   # horizontal grid + labels
+        u, v = px(x0, t)
+        draw.line([(left, v), (w - right, v)], fill=(235, 235, 235))
+        draw.text((4, v - 6), f"{t:g}", fill="black")
+    for t in _ticks(x0, x1):
+        u, v = px(t, y0)
+        draw.line([(u, h - bottom), (u, h - bottom + 4)], fill="black")
+        draw.text((u - 8, h - bottom + 6), f"{t:g}", fill="black")
+    draw.rectangle([left, top, w - right, h - bottom], outline="black")
+    key_x = w - right - 8 - 28 - 6 * max(len(s[0]) for s in series) if legend_right else left + 8
+    for i, (label, sx, sy) in enumerate(series):
+        colour = COLOURS[i % len(COLOURS)]
+        draw.line([px(x, y) for x, y in zip(sx, sy) if math.isfinite(y)], fill=colour, width=2)
+        draw.line([(key_x, top + 10 + 14 * i), (key_x + 20, top + 10 + 14 * i)],
+                  fill=colour, width=2)
+        draw.text((key_x + 24, top + 4 + 14 * i), label, fill="black")
+    draw.text((left, 8), title, fill="black")
+    draw.text(((w - len(x_label) * 6) / 2, h - 16), x_label, fill="black")
+    atomic_write(path, lambda tmp: img.save(tmp, format="PNG"))
+    return path
+
+
+# --------------------------------------------------------------------------- (a) JS vs W1
+
+CELLS_PER_UNIT = 100          # the 1-D grid: cells of width 0.01
+
+
+def js_vs_wasserstein(out_dir: Path) -> Claim:
+    """JS saturates at log 2 for disjoint supports; W1 grows linearly (Arjovsky et al. 2017).
+
+    p is uniform on [0, 1) and q uniform on [d, d + 1), both as histograms on a grid of
+    cells of width 1/CELLS_PER_UNIT, for d = 0, 0.5, 1, ..., 10. From d = 1 on the supports
+    are disjoint: JS = log 2 whatever d, so it gives a generator no gradient, while W1 = d.
+    """
+    distances = [0.0, 0.5] + [float(d) for d in range(1, 11)]
+    n_cells = 12 * CELLS_PER_UNIT
+    centres = (np.arange(n_cells) + 0.5) / CELLS_PER_UNIT
+    p = (np.arange(n_cells) < CELLS_PER_UNIT).astype(float)
+    rows = []
+    for d in distances:
+        shift = round(d * CELLS_PER_UNIT)          # integer cells: no rounding at the edges
+        q = np.roll(p, shift)
+        rows.append([d, js_divergence(p, q), wasserstein1_1d(centres, centres, p, q),
+                     "yes" if d >= 1 else "no"])
+    plot = save_line_plot(Path(out_dir) / "js-vs-wasserstein.png",
+                          [("log 2", distances, [math.log(2)] * len(distances)),
+                           ("W1", distances, [r[2] for r in rows]),
+                           ("JS (nats)", distances, [r[1] for r in rows])],
+                          "JS vs Wasserstein-1: U[0,1] and U[d,d+1]", "d")
+    return Claim("js-vs-wasserstein", "JS stays at log 2 = 0.6931 for disjoint supports; "
+                 "W1 grows with the distance d",
+                 ["d", "JS (nats)", "W1", "disjoint"], rows, plot)
+
+
+# --------------------------------------------------------------------------- (b) KL asymmetry
+
+MODES, MODE_STD = (-2.0, 2.0), 0.5
+GRID = np.linspace(-10.0, 10.0, 4001)          # quadrature grid, step 0.005
+
+
+def _log_normal(x, mu, std):
+    log_std = std.log() if isinstance(std, torch.Tensor) else math.log(std)  # keep the grad
+    return -0.5 * ((x - mu) / std) ** 2 - log_std - 0.5 * math.log(2 * math.pi)
+
+
+def _log_p(x):
+    """log of 0.5 N(-2, 0.5^2) + 0.5 N(2, 0.5^2)."""
+    lib = torch if isinstance(x, torch.Tensor) else np
+    a, b = (_log_normal(x, m, MODE_STD) for m in MODES)
+    hi = lib.maximum(a, b)
+    return hi + lib.log(0.5 * lib.exp(a - hi) + 0.5 * lib.exp(b - hi))
+
+
+def _kl_grid(log_a, log_b, dx: float):
+    """KL(a||b) = integral a (log a - log b) dx by the rectangle rule (tails are ~0)."""
+    lib = torch if isinstance(log_a, torch.Tensor) else np
+    return (lib.exp(log_a) * (log_a - log_b)).sum() * dx
+
+
+def _fit_reverse_kl(start_mean: float = 0.5, steps: int = 300) -> tuple[float, float]:
+    """Minimise KL(q||p) over q = N(mu, s^2) by gradient descent on the grid integral.
+
+    Started slightly right of 0, the midpoint being a saddle by symmetry; mode-seeking:
+    q settles on the nearest mode.
+    """
+    x, dx = torch.from_numpy(GRID), float(GRID[1] - GRID[0])
+    mu = torch.tensor(start_mean, dtype=torch.float64, requires_grad=True)
+    log_s = torch.tensor(0.0, dtype=torch.float64, requires_grad=True)
+    opt = torch.optim.Adam([mu, log_s], lr=0.05)
+    log_p = _log_p(x)
+    for _ in range(steps):
+        opt.zero_grad()
+        loss = _kl_grid(_log_normal(x, mu, log_s.exp()), log_p, dx)
+        loss.backward()
+        opt.step()
+    return float(mu.detach()), float(log_s.detach().exp())
+
+
+def kl_asymmetry(out_dir: Path) -> Claim:
+    """KL is not symmetric: forward KL(p||q) covers modes, reverse KL(q||p) seeks one.
+
+    p = 0.5 N(-2, 0.5^2) + 0.5 N(2, 0.5^2), q a single Gaussian. The forward fit matches
+    p's moments (the exact minimiser of KL(p||q) over Gaussians): mean 0, variance
+    0.25 + 4 = 4.25. The reverse fit is found numerically. Both KLs are integrated on GRID.
+    """
+    dx = float(GRID[1] - GRID[0])
+    log_p = _log_p(GRID)
+    fits = {"forward, min KL(p||q)": (0.0, math.sqrt(MODE_STD**2 + MODES[1] ** 2)),
+            "reverse, min KL(q||p)": _fit_reverse_kl()}
+    rows, curves = [], [("p (bimodal)", GRID, np.exp(log_p))]
+    for label, (mu, std) in fits.items():
+        log_q = _log_normal(GRID, mu, std)
+        rows.append([label, mu, std**2, float(_kl_grid(log_p, log_q, dx)),
+                     float(_kl_grid(log_q, log_p, dx))])
+        curves.append((f"q {label.split(',')[0]}", GRID, np.exp(log_q)))
+    view = np.abs(GRID) <= 5                    # plot where the mass is
+    plot = save_line_plot(Path(out_dir) / "kl-asymmetry.png",
+                          [(lbl, gx[view].tolist(), gy[view].tolist()) for lbl, gx, gy in curves],
+                          "p and the Gaussians fitted by forward and reverse KL", "x")
+    return Claim("kl-asymmetry", "KL is not symmetric: forward KL covers both modes, "
+                 "reverse KL picks one",
+                 ["fit", "mean", "variance", "KL(p||q)", "KL(q||p)"], rows, plot,
+                 ["p = 0.5 N(-2, 0.5^2) + 0.5 N(2, 0.5^2); variance of p = 4.25"])
+
+
+# --------------------------------------------------------------------------- (c) D*
+
+P_MEAN, Q_MEAN = -1.0, 1.0          # p = N(-1, 1) (data), q = N(1, 1) (generator); cross at 0
+
+
+def optimal_d(x: np.ndarray, log_p: Callable, log_q: Callable) -> np.ndarray:
+    """D*(x) = p(x) / (p(x) + q(x)) (Goodfellow et al. 2014, Proposition 1).
+
+    Written as a logistic function of log p - log q, which is exactly 1/2 where p = q.
+    """
+    return 1.0 / (1.0 + np.exp(log_q(x) - log_p(x)))
+
+
+def _train_discriminator(seed: int = 0, steps: int = 1500, batch: int = 256) -> torch.nn.Module:
+    """A small MLP trained with the GAN discriminator loss, p real and q fake:
+    -E_p log D(x) - E_q log(1 - D(x)), i.e. binary cross-entropy, on fresh samples."""
+    torch.manual_seed(seed)
+    gen = torch.Generator().manual_seed(seed)
+    net = torch.nn.Sequential(torch.nn.Linear(1, 32), torch.nn.Tanh(),
+                              torch.nn.Linear(32, 32), torch.nn.Tanh(), torch.nn.Linear(32, 1))
+    opt = torch.optim.Adam(net.parameters(), lr=3e-3)
+    labels = torch.cat([torch.ones(batch, 1), torch.zeros(batch, 1)])
+    for _ in range(steps):
+        real = P_MEAN + torch.randn(batch, 1, generator=gen)
+        fake = Q_MEAN + torch.randn(batch, 1, generator=gen)
+        loss = torch.nn.functional.binary_cross_entropy_with_logits(
+            net(torch.cat([real, fake])), labels)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return net
+
+
+def optimal_discriminator(out_dir: Path) -> Claim:
+    """The optimal discriminator is p/(p+q): a trained one learns it, and it is 1/2 at p = q.
+
+    p = N(-1, 1), q = N(1, 1), so D*(x) = sigmoid(-2x), exactly 1/2 at x = 0 where the
+    densities cross; at the GAN equilibrium (q = p) D* = 1/2 everywhere.
+    """
+    def log_p(x):
+        return _log_normal(x, P_MEAN, 1.0)
+
+    def log_q(x):
+        return _log_normal(x, Q_MEAN, 1.0)
+
+    net = _train_discriminator()
+    grid = np.linspace(-4, 4, 161)
+    with torch.no_grad():
+        learned = torch.sigmoid(net(torch.from_numpy(grid).float()[:, None])).double().numpy()[:, 0]
+    closed = optimal_d(grid, log_p, log_q)
+    rows = [[x, math.exp(log_p(x)), math.exp(log_q(x)), float(optimal_d(x, log_p, log_q)),
+             float(learned[np.argmin(np.abs(grid - x))])]
+            for x in (-3.0, -2.0, -1.0, -0.5, 0.0, 0.5, 1.0, 2.0, 3.0)]
+    at_equilibrium = optimal_d(grid, log_p, log_p)
+    central = np.abs(grid) <= 2
+    notes = [f"max |D learned - D*| on [-2, 2]: {np.abs(learned - closed)[central].max():.4f}",
+             f"q := p (equilibrium): max |D* - 1/2| over {grid.size} points of [-4, 4] = "
+             f"{np.abs(at_equilibrium - 0.5).max():g}"]
+    plot = save_line_plot(Path(out_dir) / "optimal-discriminator.png",
+                          [("D* = p/(p+q)", grid.tolist(), closed.tolist()),
+                           ("D learned (MLP, BCE)", grid.tolist(), learned.tolist()),
+                           ("p", grid.tolist(), np.exp(log_p(grid)).tolist()),
+                           ("q", grid.tolist(), np.exp(log_q(grid)).tolist())],
+                          "Optimal discriminator for p = N(-1,1), q = N(1,1)", "x",
+                          legend_right=True)
+    return Claim("optimal-discriminator", "The optimal discriminator D*(x) = p/(p+q), learned "
+                 "by a classifier; D* = 1/2 where p = q",
+                 ["x", "p(x)", "q(x)", "D* closed form", "D learned"], rows, plot, notes)
+
+
+# --------------------------------------------------------------------------- registry
+
+CLAIMS: dict[str, tuple[str, Callable[[Path], Claim]]] = {
+    "js-vs-wasserstein": ("JS stays at log 2 for disjoint supports while W1 grows with "
+                          "distance", js_vs_wasserstein),
+    "kl-asymmetry": ("KL(p||q) != KL(q||p): mode-covering vs mode-seeking Gaussian fits",
+                     kl_asymmetry),
+    "optimal-discriminator": ("D*(x) = p/(p+q), learned by a classifier, 1/2 where p = q",
+                              optimal_discriminator),
+}
+
+
+def run_claim(name: str, out_dir: Path | str) -> Claim:
+    """Measure the claim called ``name``, writing its plot under ``out_dir``."""
+    if name not in CLAIMS:
+        raise ConfigError(f"unknown claim {name!r}; valid: {', '.join(sorted(CLAIMS))}")
+    return CLAIMS[name][1](Path(out_dir))
