@@ -91,6 +91,15 @@ def assert_one_line_error(result: subprocess.CompletedProcess, *words) -> str:
     return lines[0]
 
 
+def run_main(capsys, *args) -> subprocess.CompletedProcess:
+    """``genlab ARGS`` through the same entry point, in process: exit status and output."""
+    from genlab.cli import main
+
+    code = main([str(a) for a in args])
+    captured = capsys.readouterr()
+    return subprocess.CompletedProcess(args, code, captured.out, captured.err)
+
+
 def assert_succeeded(result: subprocess.CompletedProcess) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Traceback" not in result.stdout + result.stderr

@@ -17,7 +17,7 @@ from PIL import Image
 
 import genlab
 from genlab.cli import main
-from conftest import (assert_one_line_error, assert_succeeded, metrics, run_cli,
+from conftest import (assert_one_line_error, assert_succeeded, metrics, run_cli, run_main,
                       run_status, tiny_sets)
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -131,13 +131,6 @@ MORE_BAD = {
 }
 if not torch.cuda.is_available():
     MORE_BAD["cuda without cuda"] = (["train", "gan", "--data", "ring8", "--set", "device=cuda"], ["cuda"])
-
-
-def run_main(capsys, *args) -> subprocess.CompletedProcess:
-    """``genlab ARGS`` through the same entry point, in process: exit status and output."""
-    code = main([str(a) for a in args])
-    captured = capsys.readouterr()
-    return subprocess.CompletedProcess(args, code, captured.out, captured.err)
 
 
 @pytest.mark.parametrize("case", list(MORE_BAD))

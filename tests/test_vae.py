@@ -64,3 +64,21 @@ def test_bernoulli_vae_trains_on_binarised_digits():
     after = float(model.negative_elbo(test.x).mean())
     # 64 fair coins cost 64 ln 2 = 44.4 nats; a trained model must do much better
     assert after < before and after < 0.7 * 64 * math.log(2), (before, after)
+
+
+def test_iwae_bound_is_at_or_below_the_elbo(trained):
+    """IWAE with K samples is a tighter bound: its NLL is at or below the -ELBO (Burda et al.
+    2016, theorem 1), chunking does not change it, and K = 1 is the ELBO's own estimate."""
+    model, _, _, test = trained
+    x = test.x[:100]
+    with torch.no_grad():
+        nelbo = model.negative_elbo(x, seed=3).mean()
+        iwae = model.iwae_nll(x, k=200, chunk=64, seed=3)
+        iwae_one_chunk = model.iwae_nll(x, k=200, chunk=200, seed=3)
+        k1 = model.iwae_nll(x, k=1, seed=3)
+    assert iwae.mean() <= nelbo + 1e-3
+    assert iwae.mean() < k1.mean()
+    assert torch.allclose(iwae.mean(), iwae_one_chunk.mean(), atol=0.5)
+    assert abs(float(k1.mean()) - float(nelbo)) < 0.05 * abs(float(nelbo)) + 1.0
+    report = model.evaluate(test, iwae_k=50)
+    assert report["iwae_bits_per_dim"] <= report["bits_per_dim"] + 1e-3

@@ -108,6 +108,29 @@ def cmd_demo(args) -> int:
     return 0
 
 
+def cmd_eval(args) -> int:
+    from .evaluate import evaluate_run, table
+
+    metrics = [m.strip() for m in args.metrics.split(",") if m.strip()] if args.metrics else None
+    result, path = evaluate_run(args.run_dir, n=args.n, metrics=metrics, seed=args.seed)
+    p = result["protocol"]
+    print(f"{p['model']} on {p['data']}: N = {p['n']}, seed {p['seed']}"
+          + (f"; feature net test accuracy {p['feature_net']['test_accuracy']:.4f}, "
+             f"sha256 {p['feature_net']['weights_sha256'][:12]}" if "feature_net" in p else ""))
+    print(table(result))
+    print(f"scores and protocol written to {path}")
+    return 0
+
+
+def cmd_explain(args) -> int:
+    from .explain import run_claim
+
+    claim = run_claim(args.name, Path(args.out))
+    print(claim.table())
+    print(f"plot written to {claim.plot}")
+    return 0
+
+
 def raise_usage(message: str):
     from .errors import ConfigError
 
@@ -141,6 +164,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, metavar="FILE", help="FILE.png (picture) or FILE.npz (array x)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.set_defaults(func=cmd_sample)
+
+    p = sub.add_parser("eval", help="score a trained run; writes RUN_DIR/eval.json")
+    p.add_argument("run_dir", metavar="RUN_DIR")
+    p.add_argument("--n", type=int, help="number of samples (default 2,500 for points, 1,000 for images)")
+    p.add_argument("--metrics", metavar="A,B", help="comma-separated subset of: modes, wasserstein, mmd, "
+                   "likelihood, features, classes (default: all that fit the data)")
+    p.add_argument("--seed", type=int, default=0, help="random seed for sampling and subsets (default 0)")
+    p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("explain", help="measure a claim of the lecture notes: a table and a plot")
+    p.add_argument("name", metavar="NAME",
+                   help="js-vs-wasserstein, kl-asymmetry or optimal-discriminator")
+    p.add_argument("--out", default="explain", metavar="DIR", help="folder for the PNG (default: explain)")
+    p.set_defaults(func=cmd_explain)
 
     p = sub.add_parser("demo", help="train gmm and gan on ring8, vae and gmm on digits; print a table")
     p.add_argument("--out", default="runs/demo", metavar="DIR", help="where the run directories go")

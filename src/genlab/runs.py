@@ -65,7 +65,6 @@ def prepare(model_name: str, data_spec: str, settings: dict, *, data_seed: int =
     import torch
 
     from .api import create
-    from .data import load_dataset
     from .models import get
     from .trainer import TrainConfig, resolve_device
 
@@ -73,11 +72,24 @@ def prepare(model_name: str, data_spec: str, settings: dict, *, data_seed: int =
     model_values, train_values = split_settings(cls, settings)
     train_config = from_dict(TrainConfig, train_values, what="training")
     resolve_device(train_config.device)
-    data = load_dataset(data_spec, seed=data_seed)
-    train_data, test_data = data.split(TEST_FRACTION, seed=SPLIT_SEED)
+    train_data, test_data = load_split(data_spec, data_seed)
     torch.manual_seed(train_config.seed)  # the seed decides the initial weights too
     model = create(model_name, data=train_data, **model_values)
     return model, train_config, train_data, test_data
+
+
+def load_split(data_spec: str, data_seed: int = 0, test_fraction: float = TEST_FRACTION,
+               split_seed: int = SPLIT_SEED):
+    """The (train, test) halves of a dataset, split the way every run splits it."""
+    from .data import load_dataset
+
+    return load_dataset(data_spec, seed=data_seed).split(test_fraction, seed=split_seed)
+
+
+def run_data(record: dict):
+    """The (train, test) split a run was trained and held out on, from its run.json."""
+    data = record["data"]
+    return load_split(data["spec"], data["seed"], data["test_fraction"], data["split_seed"])
 
 
 def new_run_dir(root: str | Path, model_name: str, data_name: str) -> Path:

@@ -1,0 +1,198 @@
+"""``genlab eval``: the metrics that fit a model's data, each beside its real-vs-real value.
+
+The metrics follow EVALUATION.md. Which ones apply is decided by the data: mode metrics on
+2-D toys with known modes; sliced Wasserstein-1 and MMD on any point data; likelihood where
+the model defines it (exact for gmm, a bound for vae); Frechet distance, KID,
+precision/recall and density/coverage on the features of a classifier genlab trains on the
+labelled image data, and the classifier's class statistics. Every score is stored with its
+protocol (data, split, N, seeds, feature-network hash and accuracy) so it can be reproduced.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from .errors import ConfigError, DataError
+
+METRICS = {
+    "modes": "modes covered, % high-quality samples, reverse KL over modes (2-D toys, 3 sigma)",
+    "wasserstein": "sliced Wasserstein-1 between samples and held-out data (points; 256 projections)",
+    "mmd": "unbiased MMD^2, RBF kernel with median bandwidth (points)",
+    "likelihood": "held-out log-likelihood, bits/dim or a bound on them, where the model defines it",
+    "features": "Frechet distance, KID, precision/recall (k=3), density/coverage (k=5) on genlab features",
+    "classes": "Inception-style score and class coverage from the genlab classifier",
+}
+LABELLED = ("features", "classes")
+DEFAULT_N = {"points": 2_500, "image": 1_000}
+IWAE_K = 1_000
+
+
+def default_metrics(model, data) -> list[str]:
+    """The metrics that fit ``data`` (and ``model``, for likelihood)."""
+    if data.kind == "points":
+        names = (["modes"] if data.modes is not None else []) + ["wasserstein", "mmd"]
+    else:
+        names = list(LABELLED) if data.y is not None else []
+    if model is not None and type(model).evaluate is not _base_evaluate():
+        names.append("likelihood")
+    return names
+
+
+def _base_evaluate():
+    from .models.base import Model
+
+    return Model.evaluate
+
+
+def check_metrics(names: list[str], data) -> None:
+    unknown = [m for m in names if m not in METRICS]
+    if unknown:
+        raise ConfigError(f"unknown metric {unknown[0]!r}; valid metrics: {', '.join(METRICS)}")
+    for name in names:
+        if name in LABELLED and data.y is None:
+            raise DataError(f"metric {name!r} needs labelled data (it trains a classifier); {data.name} has no labels")
+        if name in LABELLED and data.kind != "image":
+            raise DataError(f"metric {name!r} is for images; {data.name} holds points")
+        if name in ("modes",) and data.modes is None:
+            raise DataError(f"metric 'modes' needs data with known modes (ring8, grid25); {data.name} has none")
+        if name in ("wasserstein", "mmd") and data.kind != "points":
+            raise DataError(f"metric {name!r} is for point data; use 'features' for images")
+
+
+def evaluate(model_or_samples, train, test, *, n: int | None = None, metrics: list[str] | None = None,
+             seed: int = 0, cache_dir=None) -> dict:
+    """Score a model (or a tensor of its samples) against ``test``; returns a JSON-able dict
+    ``{"scores": {metric: {"model": ..., "real": ...}}, "protocol": {...}}``."""
+    model = None if isinstance(model_or_samples, torch.Tensor) else model_or_samples
+    names = list(metrics) if metrics else default_metrics(model, train)
+    check_metrics(names, train)
+    if "likelihood" in names and model is None:
+        raise ConfigError("metric 'likelihood' needs a model, not samples")
+    n = resolve_n(n, train, test)
+    fake = _samples(model_or_samples, n, seed)
+    protocol = {"data": train.name, "split": train.split_info, "n": n, "seed": seed,
+                "sampler": {"generator_seed": seed, "device": "cpu"}}
+    scores: dict = {}
+    if train.kind == "points":
+        scores.update(_point_scores(names, fake, train, test, n, seed))
+    if any(m in LABELLED for m in names):
+        scores.update(_image_scores(names, fake, train, test, n, seed, cache_dir, protocol))
+    if "likelihood" in names:
+        scores.update(_likelihood(model, test))
+    return {"scores": scores, "protocol": protocol}
+
+
+def resolve_n(n: int | None, train, test) -> int:
+    """The N to use: the default for the data kind clipped to what the data allow, or the
+    user's N, which must fit (toys draw fresh real samples, so any N fits them)."""
+    from .data import toys
+
+    if train.name in toys.TOYS:
+        available = None
+    elif train.kind == "image":
+        available = (len(train) + len(test)) // 2  # a reference set and a real baseline of N each
+    else:
+        available = min(len(train), len(test))
+    if n is None:
+        return DEFAULT_N[train.kind] if available is None else min(DEFAULT_N[train.kind], available)
+    if n < 1:
+        raise ConfigError(f"--n must be positive, got {n}")
+    if available is not None and n > available:
+        raise DataError(f"N = {n} is larger than the {available} real examples of {train.name} available "
+                        f"for a reference set and a real-vs-real baseline")
+    return n
+
+
+def _samples(model_or_samples, n: int, seed: int) -> torch.Tensor:
+    if isinstance(model_or_samples, torch.Tensor):
+        if len(model_or_samples) < n:
+            raise DataError(f"N = {n} is larger than the {len(model_or_samples)} samples given")
+        return model_or_samples[:n].detach().cpu()
+    model = model_or_samples.eval()
+    with torch.no_grad():
+        generator = torch.Generator(model.device).manual_seed(seed)
+        return model.sample(n, generator=generator).detach().cpu()
+
+
+def _real_points(train, test, n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(reference, baseline): held-out data and an independent real set of the same size.
+
+    Toys know their distribution, so both are fresh draws; other point data use the test
+    split as reference and the train split as the baseline, and must have ``n`` of each.
+    """
+    from .data import toys
+
+    if train.name in toys.TOYS:
+        g = torch.Generator().manual_seed(seed + 1)
+        return toys.sample(train.name, n, g), toys.sample(train.name, n, g)
+    return test.x[:n], train.x[:n]
+
+
+def _point_scores(names, fake, train, test, n, seed) -> dict:
+    from .metrics import mmd2_unbiased, mode_metrics, sliced_wasserstein
+
+    reference, baseline = _real_points(train, test, n, seed)
+    scores = {}
+    if "modes" in names:
+        model_m, real_m = mode_metrics(fake, train.modes, train.sigma), mode_metrics(baseline, train.modes, train.sigma)
+        scores.update({k: {"model": model_m[k], "real": real_m[k]} for k in model_m})
+    if "wasserstein" in names:
+        scores["sliced_w1"] = {"model": sliced_wasserstein(fake, reference, seed=seed),
+                               "real": sliced_wasserstein(baseline, reference, seed=seed)}
+    if "mmd" in names:
+        scores["mmd2_rbf"] = {"model": mmd2_unbiased(fake, reference), "real": mmd2_unbiased(baseline, reference)}
+    return scores
+
+
+def _image_scores(names, fake, train, test, n, seed, cache_dir, protocol) -> dict:
+    from .metrics.features import feature_network
+    from .metrics.images import image_metrics
+
+    real = torch.cat([train.x, test.x])
+    net = feature_network(train, test, seed=0, cache_dir=cache_dir)
+    result = image_metrics(net, real, fake, n=n, seed=seed)
+    protocol["feature_net"] = result["feature_net"]
+    wanted = lambda k: "classes" in names if k in CLASS_KEYS else "features" in names  # noqa: E731
+    keys = [k for k in result["model"] if wanted(k)]
+    return {k: {"model": result["model"][k], "real": result["real_vs_real"][k]} for k in keys}
+
+
+CLASS_KEYS = ("inception_score", "classes_hit", "kl_to_uniform")
+
+
+def _likelihood(model, test) -> dict:
+    kwargs = {"iwae_k": IWAE_K} if "iwae_k" in model.evaluate.__code__.co_varnames else {}
+    with torch.no_grad():
+        return {k: {"model": v, "real": None} for k, v in model.evaluate(test, **kwargs).items()}
+
+
+def table(result: dict) -> str:
+    """The scores as an aligned text table: metric, model, real vs real."""
+    rows = [("metric", "model", "real vs real")]
+    for key, s in result["scores"].items():
+        rows.append((key, _fmt(s["model"]), "" if s["real"] is None else _fmt(s["real"])))
+    width = [max(len(r[i]) for r in rows) for i in range(3)]
+    return "\n".join(f"{a:<{width[0]}}  {b:>{width[1]}}  {c:>{width[2]}}" for a, b, c in rows)
+
+
+def _fmt(value) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
+def evaluate_run(run_dir, *, n=None, metrics=None, seed: int = 0) -> tuple[dict, Path]:
+    """``genlab eval RUN_DIR``: score a finished run and write ``eval.json`` beside it."""
+    from .io import write_json
+    from .runs import load_run, run_data
+
+    model, record = load_run(run_dir)
+    if record is None:
+        raise DataError(f"{run_dir} has no run.json: evaluate a run directory made by `genlab train`")
+    train, test = run_data(record)
+    result = evaluate(model, train, test, n=n, metrics=metrics, seed=seed)
+    result["protocol"].update(run=str(run_dir), model=record["model"], steps=record.get("steps"),
+                              dataset=record["data"])
+    path = Path(run_dir) / "eval.json"
+    write_json(path, result)
+    return result, path
