@@ -124,6 +124,12 @@ def metrics(run_dir: Path) -> list[dict]:
 
 # --- models and data in process ---------------------------------------------------------------
 
+@pytest.fixture(scope="session", autouse=True)
+def feature_cache(tmp_path_factory):
+    """Feature networks trained by the tests are cached for the session, not in the home folder."""
+    os.environ["GENLAB_CACHE"] = str(tmp_path_factory.mktemp("feature-cache"))
+
+
 @pytest.fixture(autouse=True)
 def seeded():
     """Every test starts from the same global RNG state: torch seeds its default generator

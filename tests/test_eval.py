@@ -9,15 +9,10 @@ import torch
 
 import genlab
 from genlab.data import toys
-from genlab.evaluate import evaluate
+from genlab.evaluation import evaluate
 from conftest import assert_one_line_error, assert_succeeded, run_main
 
 pytestmark = pytest.mark.usefixtures("one_thread")
-
-
-@pytest.fixture(autouse=True)
-def feature_cache(tmp_path_factory, monkeypatch):
-    monkeypatch.setenv("GENLAB_CACHE", str(tmp_path_factory.getbasetemp() / "feature-cache"))
 
 
 def train_run(capsys, out, model, data, steps=60, *sets):
@@ -83,3 +78,11 @@ def test_label_metric_on_unlabelled_images_is_one_line(tmp_path, capsys, monkeyp
     monkeypatch.chdir(tmp_path)
     run = train_run(capsys, tmp_path / "vae", "vae", "unlabelled.npz", 5)
     assert_one_line_error(run_main(capsys, "eval", run, "--metrics", "features"), "labelled")
+
+
+def test_genlab_evaluate_is_the_documented_function_on_a_whole_dataset():
+    data = genlab.load_dataset("ring8")
+    samples = toys.sample("ring8", 2500, torch.Generator().manual_seed(1))
+    for _ in range(2):  # the second call must not find a module under the same name
+        scores = genlab.evaluate(samples, data, metrics=["modes"])["scores"]
+        assert scores["modes"]["model"] == 8

@@ -19,6 +19,7 @@ _LAZY = {
     "create": "genlab.api",
     "load": "genlab.api",
     "train": "genlab.api",
+    "evaluate": "genlab.evaluation",
     "load_dataset": "genlab.data",
     "Dataset": "genlab.data",
     "MODELS": "genlab.models",

@@ -109,7 +109,7 @@ def cmd_demo(args) -> int:
 
 
 def cmd_eval(args) -> int:
-    from .evaluate import evaluate_run, table
+    from .evaluation import evaluate_run, table
 
     metrics = [m.strip() for m in args.metrics.split(",") if m.strip()] if args.metrics else None
     result, path = evaluate_run(args.run_dir, n=args.n, metrics=metrics, seed=args.seed)

@@ -152,7 +152,7 @@ def execute(model, train_config, train_data, test_data, run_dir: Path, record: d
             model.fit(train_data.x, n_bins=train_data.n_bins)
             steps = int(getattr(model, "n_iter_", 0))
         else:
-            monitors = (mode_monitor(train_data),) if train_data.modes is not None else ()
+            monitors = monitors_for(train_data, test_data) if train_config.monitor else ()
             trainer = Trainer(model, train_data, train_config, run_dir, monitors=monitors,
                               on_sample=picture(train_data, train_config.seed))
             trainer.run(resume=resume)
@@ -198,6 +198,40 @@ def picture(data, seed: int = 0):
         save_samples(x, path, data.kind, reference=None if data.kind == "image" else data.x[:1000])
 
     return draw
+
+
+MONITOR_IMAGES = 256  # a small N: the Frechet distance is biased upwards, but its trend shows collapse
+
+
+def monitors_for(train_data, test_data) -> tuple:
+    """Cheap quality figures logged during training, so that collapse shows up as a curve:
+    mode metrics on toys with known modes, a small-N Frechet distance on labelled images."""
+    if train_data.modes is not None:
+        return (mode_monitor(train_data),)
+    if train_data.kind == "image" and train_data.y is not None:
+        return (frechet_monitor(train_data, test_data),)
+    return ()
+
+
+def frechet_monitor(train_data, test_data, seed: int = 0):
+    """A callable ``model -> {"fd_256": ...}`` on genlab's feature network (trained once and
+    cached), against a fixed set of real images, from a fixed set of noise draws."""
+    import torch
+
+    from .metrics.features import feature_network
+    from .metrics.images import frechet_distance
+
+    net = feature_network(train_data, test_data, seed=0)
+    real = torch.cat([train_data.x, test_data.x])
+    pick = torch.randperm(len(real), generator=torch.Generator().manual_seed(seed))[:MONITOR_IMAGES]
+    real_features = net.features(real[pick])
+
+    def monitor(model) -> dict:
+        generator = torch.Generator(model.device).manual_seed(seed)
+        fake = model.sample(len(pick), generator=generator).detach().cpu()
+        return {f"fd_{len(pick)}": round(frechet_distance(real_features, net.features(fake)), 3)}
+
+    return monitor
 
 
 def mode_monitor(data, seed: int = 0):

@@ -52,6 +52,7 @@ class TrainConfig:
     checkpoint_every: int = 500
     device: str = "cpu"  # "cpu", "cuda", "cuda:1", or "auto"
     progress: bool = True
+    monitor: bool = True  # log cheap quality figures every log_every steps (see genlab.runs.monitors_for)
 
     def __post_init__(self):
         check_positive(self, "steps", "batch_size", "log_every", "sample_every", "checkpoint_every")

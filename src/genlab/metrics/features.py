@@ -54,8 +54,8 @@ class TrainSettings:
 
     batch_size: int = 64
     lr: float = 2e-3
-    min_steps: int = 500
-    max_epochs: int = 30
+    min_steps: int = 1000
+    max_epochs: int = 20
     max_shift: int = 1            # random translation by up to this many pixels (augmentation)
 
 

@@ -73,8 +73,10 @@ def _poly_kernel(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return (a @ b.T / a.shape[1] + 1) ** 3                 # k(x, y) = (x.y / d + 1)^3
 
 
-def mmd2_unbiased(x: torch.Tensor, y: torch.Tensor) -> float:
-    """Unbiased MMD^2 with the cubic polynomial kernel (Binkowski et al. 2018, eq. 2)."""
+def mmd2_poly3(x: torch.Tensor, y: torch.Tensor) -> float:
+    """Unbiased MMD^2 with the cubic polynomial kernel (Binkowski et al. 2018, eq. 2), in torch
+    for speed over KID's many subsets (``divergences.mmd2_unbiased(kernel="poly3")`` is the
+    same estimator for general point sets)."""
     m, n = len(x), len(y)
     k_xx, k_yy, k_xy = _poly_kernel(x, x), _poly_kernel(y, y), _poly_kernel(x, y)
     # The unbiased estimator leaves out the diagonal k(x_i, x_i) terms.
@@ -84,7 +86,8 @@ def mmd2_unbiased(x: torch.Tensor, y: torch.Tensor) -> float:
 
 
 def kid(f1, f2, subsets: int = 100, subset_size: int = 1000, seed: int = 0) -> tuple[float, float]:
-    """Kernel Inception Distance: mean and standard deviation of unbiased MMD^2 over subsets.
+    """Kernel Inception Distance (Binkowski et al. 2018): mean and standard deviation over
+    subsets of the unbiased MMD^2 with the cubic kernel (x.y/d + 1)^3.
 
     Each subset draws ``subset_size`` rows without replacement from each set (clipped to the
     smaller set), from a generator seeded by ``seed``.
@@ -93,7 +96,7 @@ def kid(f1, f2, subsets: int = 100, subset_size: int = 1000, seed: int = 0) -> t
     m = min(subset_size, len(f1), len(f2))
     g = torch.Generator().manual_seed(seed)
     values = torch.tensor([
-        mmd2_unbiased(f1[torch.randperm(len(f1), generator=g)[:m]], f2[torch.randperm(len(f2), generator=g)[:m]])
+        mmd2_poly3(f1[torch.randperm(len(f1), generator=g)[:m]], f2[torch.randperm(len(f2), generator=g)[:m]])
         for _ in range(subsets)
     ], dtype=torch.float64)
     std = float(values.std()) if subsets > 1 else 0.0
@@ -119,16 +122,25 @@ def knn_radii(f: torch.Tensor, k: int) -> torch.Tensor:
     return torch.cat(out)
 
 
-def ball_counts(queries: torch.Tensor, centres: torch.Tensor, radii: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """For balls B(centre_j, radius_j) (inclusive): how many balls hold each query, and
-    whether each ball holds any query. ``radii`` are squared, as from :func:`knn_radii`."""
-    counts = torch.zeros(len(queries), dtype=torch.int64)
-    hit = torch.zeros(len(centres), dtype=torch.bool)
-    for i in range(0, len(queries), CHUNK):
-        inside = _sq_dists(queries[i:i + CHUNK], centres) <= radii          # (chunk, M)
-        counts[i:i + CHUNK] = inside.sum(1)
-        hit |= inside.any(0)
-    return counts, hit
+def ball_counts(fake: torch.Tensor, real: torch.Tensor, real_radii: torch.Tensor,
+                fake_radii: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+    """Which k-NN balls (inclusive, squared radii from :func:`knn_radii`) hold which points.
+
+    ``fake_in_real``: per fake, how many real balls hold it; ``real_ball_hit``: per real
+    ball, whether any fake lies in it; with ``fake_radii``, ``real_in_fake``: per real,
+    whether any fake ball holds it. One pass over the fake-real distances serves all three.
+    """
+    fake_in_real = torch.zeros(len(fake), dtype=torch.int64)
+    real_ball_hit = torch.zeros(len(real), dtype=torch.bool)
+    real_in_fake = torch.zeros(len(real), dtype=torch.bool)
+    for i in range(0, len(fake), CHUNK):
+        d = _sq_dists(fake[i:i + CHUNK], real)                               # (chunk, N_real)
+        inside = d <= real_radii
+        fake_in_real[i:i + CHUNK] = inside.sum(1)
+        real_ball_hit |= inside.any(0)
+        if fake_radii is not None:
+            real_in_fake |= (d <= fake_radii[i:i + CHUNK, None]).any(0)
+    return {"fake_in_real": fake_in_real, "real_ball_hit": real_ball_hit, "real_in_fake": real_in_fake}
 
 
 def precision_recall(real, fake, k: int = 3) -> dict[str, float]:
@@ -139,9 +151,9 @@ def precision_recall(real, fake, k: int = 3) -> dict[str, float]:
     reals inside the fake manifold.
     """
     real, fake = _as_features(real, "real features"), _as_features(fake, "fake features")
-    in_real, _ = ball_counts(fake, real, knn_radii(real, k))
-    in_fake, _ = ball_counts(real, fake, knn_radii(fake, k))
-    return {"precision": float((in_real > 0).double().mean()), "recall": float((in_fake > 0).double().mean())}
+    balls = ball_counts(fake, real, knn_radii(real, k), knn_radii(fake, k))
+    return {"precision": float((balls["fake_in_real"] > 0).double().mean()),
+            "recall": float(balls["real_in_fake"].double().mean())}
 
 
 def density_coverage(real, fake, k: int = 5) -> dict[str, float]:
@@ -151,8 +163,9 @@ def density_coverage(real, fake, k: int = 5) -> dict[str, float]:
     fakes follow the real law). Coverage: the fraction of real balls holding a fake.
     """
     real, fake = _as_features(real, "real features"), _as_features(fake, "fake features")
-    counts, hit = ball_counts(fake, real, knn_radii(real, k))
-    return {"density": float(counts.double().sum() / (k * len(fake))), "coverage": float(hit.double().mean())}
+    balls = ball_counts(fake, real, knn_radii(real, k))
+    return {"density": float(balls["fake_in_real"].double().sum() / (k * len(fake))),
+            "coverage": float(balls["real_ball_hit"].double().mean())}
 
 
 # --- class statistics from the classifier's p(y|x) -----------------------------------------

@@ -61,10 +61,18 @@ def check_metrics(names: list[str], data) -> None:
             raise DataError(f"metric {name!r} is for point data; use 'features' for images")
 
 
-def evaluate(model_or_samples, train, test, *, n: int | None = None, metrics: list[str] | None = None,
+def evaluate(model_or_samples, train, test=None, *, n: int | None = None, metrics: list[str] | None = None,
              seed: int = 0, cache_dir=None) -> dict:
-    """Score a model (or a tensor of its samples) against ``test``; returns a JSON-able dict
-    ``{"scores": {metric: {"model": ..., "real": ...}}, "protocol": {...}}``."""
+    """Score a model (or a tensor of its samples) against held-out data; returns a JSON-able
+    dict ``{"scores": {metric: {"model": ..., "real": ...}}, "protocol": {...}}``.
+
+    ``train`` and ``test`` are the run's split; given one whole dataset, it is split the
+    way every run splits it (20 % held out, seed 0).
+    """
+    if test is None:
+        from .runs import SPLIT_SEED, TEST_FRACTION
+
+        train, test = train.split(TEST_FRACTION, seed=SPLIT_SEED)
     model = None if isinstance(model_or_samples, torch.Tensor) else model_or_samples
     names = list(metrics) if metrics else default_metrics(model, train)
     check_metrics(names, train)
