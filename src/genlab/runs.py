@@ -144,6 +144,8 @@ def resume(run_dir: str | Path, steps: int | None = None) -> RunResult:
 
 
 def execute(model, train_config, train_data, test_data, run_dir: Path, record: dict, *, resume: bool) -> RunResult:
+    import torch
+
     from .trainer import Trainer
 
     begin = time.perf_counter()
@@ -164,7 +166,7 @@ def execute(model, train_config, train_data, test_data, run_dir: Path, record: d
     seconds = time.perf_counter() - begin
     model.save(run_dir)
     quality = measure(model, train_data, test_data, seed=train_config.seed)
-    with __import__("torch").no_grad():
+    with torch.no_grad():
         picture(train_data, train_config.seed)(model, run_dir / "samples.png")
     record.update(status="complete", steps=steps, seconds=round(seconds, 2), quality=quality)
     write_json(run_dir / RUN, record)
