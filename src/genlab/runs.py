@@ -216,37 +216,51 @@ def monitors_for(train_data, test_data) -> tuple:
 
 
 def frechet_monitor(train_data, test_data, seed: int = 0):
-    """A callable ``model -> {"fd_256": ...}`` on genlab's feature network (trained once and
-    cached), against a fixed set of real images, from a fixed set of noise draws."""
+    """A callable ``model -> {"fd_256": ..., "classes_hit": ...}`` on genlab's feature network
+    (trained once and cached), against a fixed set of real images, from fixed noise draws;
+    it warns when the samples hit fewer than half the classes (mode dropping)."""
     import torch
 
     from .metrics.features import feature_network
-    from .metrics.images import frechet_distance
+    from .metrics.images import class_coverage, frechet_distance
 
     net = feature_network(train_data, test_data, seed=0)
     real = torch.cat([train_data.x, test_data.x])
     pick = torch.randperm(len(real), generator=torch.Generator().manual_seed(seed))[:MONITOR_IMAGES]
     real_features = net.features(real[pick])
+    k = train_data.num_classes
 
     def monitor(model) -> dict:
         generator = torch.Generator(model.device).manual_seed(seed)
         fake = model.sample(len(pick), generator=generator).detach().cpu()
-        return {f"fd_{len(pick)}": round(frechet_distance(real_features, net.features(fake)), 3)}
+        hit = class_coverage(net.probs(fake), k)["classes_hit"]
+        out = {f"fd_{len(pick)}": round(frechet_distance(real_features, net.features(fake)), 3), "classes_hit": hit}
+        if hit < k / 2:
+            out["warning"] = f"class coverage collapsed: samples hit {hit} of {k} classes"
+        return out
 
     return monitor
 
 
 def mode_monitor(data, seed: int = 0):
-    """A callable ``model -> mode metrics`` on a fixed set of noise draws."""
+    """A callable ``model -> mode metrics`` on a fixed set of noise draws; it warns when the
+    modes covered fall to half the best seen so far in this run (collapse or dropping)."""
     import torch
 
     from .metrics import mode_metrics
 
+    best = 0
+
     def monitor(model) -> dict:
+        nonlocal best
         generator = torch.Generator(model.device).manual_seed(seed)
         x = model.sample(MODE_SAMPLES, generator=generator)
         m = mode_metrics(x, data.modes, data.sigma)
-        return {"modes": m["modes"], "hq_percent": round(m["hq_percent"], 2), "reverse_kl": round(m["reverse_kl"], 4)}
+        out = {"modes": m["modes"], "hq_percent": round(m["hq_percent"], 2), "reverse_kl": round(m["reverse_kl"], 4)}
+        best = max(best, m["modes"])
+        if best >= 2 and m["modes"] <= best / 2:
+            out["warning"] = f"mode coverage collapsed: {m['modes']} of {len(data.modes)} modes (best so far {best})"
+        return out
 
     return monitor
 

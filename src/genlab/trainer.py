@@ -40,6 +40,7 @@ class Phase:
     optimizer: str
     loss: LossFn
     repeats: int = 1  # e.g. n_critic discriminator steps per generator step
+    after: Callable[[], None] | None = None  # run after each optimizer.step(): weight clipping, EMA
 
 
 @dataclass
@@ -136,6 +137,8 @@ class Trainer:
                 out = phase.loss(x, y)
                 out["loss"].backward()
                 optimizer.step()
+                if phase.after is not None:
+                    phase.after()
                 for key, value in out.items():
                     self.history[f"{phase.name}_{key}" if key == "loss" else key].append(value.detach())
 
@@ -182,7 +185,11 @@ class Trainer:
                 record.update(monitor(self.model))
         self.model.train()
         self.last_log = record
-        bar.set_postfix({k: f"{v:.3g}" for k, v in record.items() if k not in ("step", "seconds")}, refresh=False)
+        postfix = {k: f"{v:.3g}" for k, v in record.items() if isinstance(v, (int, float)) and k not in ("step", "seconds")}
+        if "warning" in record:  # a monitor saw collapse: say so in the log and on the bar
+            bar.write(f"{self.model.name} step {self.step}: warning: {record['warning']}")
+            postfix["warning"] = record["warning"]
+        bar.set_postfix(postfix, refresh=False)
         if self.run_dir is not None:
             with open(self.run_dir / METRICS, "a") as f:
                 f.write(json.dumps(record) + "\n")
