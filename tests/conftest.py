@@ -22,8 +22,12 @@ CLI_TIMEOUT = 180
 # here runs with its defaults, so a newly registered model still joins every check.
 TINY: dict[str, dict] = {
     "gan": {"hidden": 16, "layers": 1},
+    "wgan": {"hidden": 16, "layers": 1, "n_critic": 2},
+    "wgan-gp": {"hidden": 16, "layers": 1, "n_critic": 2},
     "vae": {"hidden": 16, "layers": 1},
     "gmm": {"components": 4, "restarts": 1, "max_iter": 30},
+    "dcgan": {"latent_dim": 8, "width": 4},
+    "cgan": {"latent_dim": 8, "embed_dim": 4, "hidden": 16, "layers": 1},
 }
 
 

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from ..errors import ConfigError
 from .base import Model
+from .cgan import CGAN
+from .dcgan import DCGAN
 from .gan import GAN
 from .gmm import GMM
 from .vae import VAE
+from .wgan import WGAN, WGANGP
 
-MODELS: dict[str, type[Model]] = {cls.name: cls for cls in (GMM, GAN, VAE)}
+MODELS: dict[str, type[Model]] = {cls.name: cls for cls in (GMM, GAN, VAE, DCGAN, CGAN, WGAN, WGANGP)}
 
 
 def get(name: str) -> type[Model]:

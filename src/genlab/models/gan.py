@@ -5,6 +5,10 @@ E log D(x) + E log(1 - D(G(z))); G either minimises log(1 - D(G(z))) (the minima
 whose gradient vanishes when D confidently rejects fakes) or maximises log D(G(z)) (the
 non-saturating loss of section 3 of the paper). At the game's equilibrium p_g = p_data and
 the optimal discriminator outputs 1/2 everywhere, so mean D(x) and D(G(z)) are logged.
+
+Optional stabilisers (all off by default; see ``genlab.nn.stabilisers``): spectral
+normalisation of D, an EMA of G's weights used for sampling, the R1 penalty on real data,
+and one-sided label smoothing.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import torch.nn.functional as F
 
 from ..config import check, check_learning_rate, check_positive, check_shape
 from ..nn import mlp
+from ..nn.stabilisers import EMA, r1_penalty, smooth_real_targets, spectral_norm
 from ..trainer import Phase
 from .base import Model, standard_normal
 
@@ -33,17 +38,35 @@ class GANConfig:
     beta1: float = 0.5  # Adam's beta1 = 0.5 as in Radford et al. 2016
     beta2: float = 0.999
     d_steps: int = 1
+    spectral_norm: bool = False  # Miyato et al. 2018, on every layer of D
+    ema: float = 0.0  # 0 = off, else the decay (e.g. 0.999) of G's weight average used to sample
+    r1: float = 0.0  # gamma of the R1 penalty on real data (Mescheder et al. 2018); 0 = off
+    label_smoothing: float = 0.0  # real targets 1 - this (one-sided, Salimans et al. 2016)
 
     def __post_init__(self):
         check_shape(self.data_shape)
         check_positive(self, "latent_dim", "hidden", "layers", "d_steps")
         check_learning_rate(self.lr)
         check(0 <= self.beta1 < 1 and 0 <= self.beta2 < 1, "Adam betas must lie in [0, 1)")
+        check_stabilisers(self)
+        check(self.r1 >= 0, f"r1 must be >= 0, got {self.r1}")
+        check(0 <= self.label_smoothing < 1, f"label_smoothing must lie in [0, 1), got {self.label_smoothing}")
 
 
-def discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
-    """-E log D(x) - E log(1 - D(G(z))), with D = sigmoid(logits)."""
-    return F.softplus(-real_logits).mean() + F.softplus(fake_logits).mean()
+def check_stabilisers(config) -> None:
+    """The options every adversarial config shares."""
+    check(0 <= config.ema < 1, f"ema must lie in [0, 1) (0 = off), got {config.ema}")
+
+
+def discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor,
+                       real_targets: torch.Tensor | None = None) -> torch.Tensor:
+    """-E log D(x) - E log(1 - D(G(z))), with D = sigmoid(logits); soft real targets t give
+    the cross-entropy -E [t log D(x) + (1 - t) log(1 - D(x))] on the real half."""
+    if real_targets is None:
+        real = F.softplus(-real_logits).mean()
+    else:
+        real = F.binary_cross_entropy_with_logits(real_logits, real_targets)
+    return real + F.softplus(fake_logits).mean()
 
 
 def minimax_generator_loss(fake_logits: torch.Tensor) -> torch.Tensor:
@@ -68,10 +91,14 @@ class GAN(Model):
         dim = math.prod(config.data_shape)
         self.generator = mlp(config.latent_dim, dim, config.hidden, config.layers, "relu")
         self.discriminator = mlp(dim, 1, config.hidden, config.layers, "leaky_relu")
+        if config.spectral_norm:
+            spectral_norm(self.discriminator)
+        if config.ema:
+            self.generator_ema = EMA(self.generator, config.ema)
         self.is_image = len(config.data_shape) == 3
 
-    def generate(self, z: torch.Tensor) -> torch.Tensor:
-        out = self.generator(z)                                  # (B, D)
+    def generate(self, z: torch.Tensor, network=None) -> torch.Tensor:
+        out = (self.generator if network is None else network)(z)  # (B, D)
         if self.is_image:
             out = torch.sigmoid(out)                             # images live in [0, 1]
         return out.view(len(z), *self.config.data_shape)
@@ -79,10 +106,20 @@ class GAN(Model):
     def discriminate(self, x: torch.Tensor) -> torch.Tensor:
         return self.discriminator(x.flatten(1)).squeeze(1)       # (B,) logits
 
+    def fake(self, n: int) -> torch.Tensor:
+        """n samples from the live generator (the one being trained), global RNG."""
+        return self.generate(standard_normal((n, self.config.latent_dim), None, self.device))
+
     def sample(self, n, *, labels=None, generator=None):
         self._check_labels(n, labels)
         z = standard_normal((n, self.config.latent_dim), generator, self.device)
-        return self.generate(z)
+        return self.generate(z, self.generator_ema if self.config.ema else None)
+
+    def update_ema(self) -> None:
+        self.generator_ema.update(self.generator)
+
+    def g_phase(self) -> Phase:
+        return Phase("g", "g", self.g_step, after=self.update_ema if self.config.ema else None)
 
     def optimizers(self):
         betas = (self.config.beta1, self.config.beta2)
@@ -92,18 +129,26 @@ class GAN(Model):
         }
 
     def phases(self):
-        return [Phase("d", "d", self.d_step, repeats=self.config.d_steps), Phase("g", "g", self.g_step)]
+        return [Phase("d", "d", self.d_step, repeats=self.config.d_steps), self.g_phase()]
 
     def d_step(self, x, y=None):
+        cfg = self.config
         with torch.no_grad():
-            fake = self.sample(len(x))
+            fake = self.fake(len(x))
+        if cfg.r1:
+            x = x.detach().requires_grad_(True)
         real_logits, fake_logits = self.discriminate(x), self.discriminate(fake)
-        return {
-            "loss": discriminator_loss(real_logits, fake_logits),
+        real_targets = smooth_real_targets(real_logits, cfg.label_smoothing) if cfg.label_smoothing else None
+        out = {
+            "loss": discriminator_loss(real_logits, fake_logits, real_targets),
             "d_real": torch.sigmoid(real_logits.detach()).mean(),   # -> 1/2 at the equilibrium
             "d_fake": torch.sigmoid(fake_logits.detach()).mean(),
         }
+        if cfg.r1:
+            out["r1"] = r1_penalty(real_logits, x, cfg.r1)
+            out["loss"] = out["loss"] + out["r1"]
+        return out
 
     def g_step(self, x, y=None):
-        fake_logits = self.discriminate(self.sample(len(x)))
+        fake_logits = self.discriminate(self.fake(len(x)))
         return {"loss": GENERATOR_LOSSES[self.config.loss](fake_logits)}

@@ -1,0 +1,160 @@
+"""Class-conditional GAN.
+
+Mirza & Osindero 2014, "Conditional Generative Adversarial Nets": the generator and the
+discriminator both see the class y, so the game matches p_g(x | y) to p_data(x | y). The
+generator takes an embedding of y concatenated to z. The discriminator either takes the
+embedding concatenated to its input (``concat``: extra input features for the MLP, extra
+constant channels for the conv net), or uses the projection discriminator of Miyato &
+Koyama 2018, "cGANs with Projection Discriminator", eq. 3:
+logit(x, y) = psi(phi(x)) + embed(y) . phi(x).
+
+Backbones: ``mlp`` (``nn/mlp.py``; points or images) or ``conv`` (the DCGAN blocks of
+``nn/dcgan.py``; square images). Images are mapped to [-1, 1] inside the model (tanh
+output), as in DCGAN. Training uses the labels y of each real batch for the fakes too.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Literal
+
+import torch
+from torch import nn
+
+from ..config import check, check_learning_rate, check_positive, check_shape
+from ..errors import DataError
+from ..nn import mlp
+from ..nn.dcgan import ConvFeatures, ConvGenerator, image_plan
+from ..trainer import Phase
+from .base import Model, standard_normal
+from .dcgan import adam_pair, d_outputs
+from .gan import GENERATOR_LOSSES
+
+
+@dataclass
+class CGANConfig:
+    data_shape: tuple[int, ...] = (2,)  # (d,) for points; (C, H, W) for images in [0, 1]
+    num_classes: int = 10
+    latent_dim: int = 32
+    embed_dim: int = 16  # size of the class embedding fed to G (and to D with concat)
+    backbone: Literal["mlp", "conv"] = "mlp"
+    discriminator: Literal["concat", "projection"] = "concat"
+    hidden: int = 256  # mlp backbone: width and number of hidden layers
+    layers: int = 2
+    width: int = 32  # conv backbone: base channels
+    loss: Literal["minimax", "nonsaturating"] = "nonsaturating"
+    lr: float = 2e-4
+    beta1: float = 0.5
+    beta2: float = 0.999
+    d_steps: int = 1
+
+    def __post_init__(self):
+        check_shape(self.data_shape)
+        if self.backbone == "conv":
+            image_plan(self.data_shape, "cgan with backbone='conv'")
+        check(self.num_classes > 0, f"cgan needs labelled data: num_classes must be positive, got {self.num_classes}")
+        check_positive(self, "latent_dim", "embed_dim", "hidden", "layers", "width", "d_steps")
+        check_learning_rate(self.lr)
+        check(0 <= self.beta1 < 1 and 0 <= self.beta2 < 1, "Adam betas must lie in [0, 1)")
+
+
+class Generator(nn.Module):
+    """(z, y) -> x in model space: G(concat(z, embed(y)))."""
+
+    def __init__(self, c: CGANConfig):
+        super().__init__()
+        self.shape, is_image = tuple(c.data_shape), len(c.data_shape) == 3
+        self.embed = nn.Embedding(c.num_classes, c.embed_dim)
+        in_dim = c.latent_dim + c.embed_dim
+        if c.backbone == "conv":
+            self.net = ConvGenerator(in_dim, self.shape, c.width)
+        else:
+            body = mlp(in_dim, math.prod(self.shape), c.hidden, c.layers, "relu")
+            self.net = nn.Sequential(body, nn.Tanh()) if is_image else body
+
+    def forward(self, z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return self.net(torch.cat([z, self.embed(y)], 1)).view(len(z), *self.shape)
+
+
+class Discriminator(nn.Module):
+    """(x, y) -> logits (B,): concat or projection conditioning on features phi(x)."""
+
+    def __init__(self, c: CGANConfig):
+        super().__init__()
+        self.concat = c.discriminator == "concat"
+        extra = c.embed_dim if self.concat else 0
+        if c.backbone == "conv":
+            self.phi = ConvFeatures(c.data_shape, c.width, extra_channels=extra)
+            out_dim = self.phi.out_dim
+        else:  # hidden layers of mlp(), each followed by LeakyReLU(0.2)
+            body = mlp(math.prod(c.data_shape) + extra, c.hidden, c.hidden, c.layers - 1, "leaky_relu")
+            self.phi, out_dim = nn.Sequential(nn.Flatten(), body, nn.LeakyReLU(0.2)), c.hidden
+        self.psi = nn.Linear(out_dim, 1)
+        self.embed = nn.Embedding(c.num_classes, c.embed_dim if self.concat else out_dim)
+        nn.init.xavier_uniform_(self.embed.weight)
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        e = self.embed(y)                                          # (B, E) or (B, F)
+        if not self.concat:  # Miyato & Koyama 2018, eq. 3
+            h = self.phi(x)                                        # (B, F)
+            return self.psi(h).squeeze(1) + (e * h).sum(1)
+        if x.dim() == 4 and isinstance(self.phi, ConvFeatures):    # label as E constant channels
+            x = torch.cat([x, e[:, :, None, None].expand(-1, -1, *x.shape[2:])], 1)
+        else:
+            x = torch.cat([x.flatten(1), e], 1)
+        return self.psi(self.phi(x)).squeeze(1)
+
+
+class CGAN(Model):
+    name = "cgan"
+    Config = CGANConfig
+
+    def __init__(self, config: CGANConfig):
+        super().__init__(config)
+        self.is_image = len(config.data_shape) == 3
+        self.generator = Generator(config)
+        self.discriminator = Discriminator(config)
+
+    def labels_for(self, n: int, labels=None) -> torch.Tensor:
+        """``labels`` checked and as a (n,) long tensor; None -> 0..K-1 repeated (balanced)."""
+        k = self.config.num_classes
+        if labels is None:
+            return torch.arange(n, device=self.device) % k
+        labels = torch.as_tensor(labels)
+        if labels.dim() == 0:
+            labels = labels.expand(n)
+        check(labels.dim() == 1 and len(labels) == n,
+              f"labels must be {n} class indices, got shape {tuple(labels.shape)}")
+        integral = not labels.is_floating_point() or bool((labels == labels.round()).all())
+        check(integral and not labels.is_complex(), f"labels must be whole numbers, got dtype {labels.dtype}")
+        check(n == 0 or (labels.min() >= 0 and labels.max() < k),
+              f"labels must lie in 0..{k - 1}, got values {labels.min().item()}..{labels.max().item()}")
+        return labels.long().to(self.device)
+
+    def sample(self, n, *, labels=None, generator=None):
+        y = self.labels_for(n, labels)
+        z = standard_normal((n, self.config.latent_dim), generator, self.device)
+        x = self.generator(z, y)
+        return (x + 1) / 2 if self.is_image else x                 # images: [-1, 1] -> [0, 1]
+
+    def optimizers(self):
+        return adam_pair(self, self.config)
+
+    def phases(self):
+        return [Phase("d", "d", self.d_step, repeats=self.config.d_steps), Phase("g", "g", self.g_step)]
+
+    def _fakes(self, y: torch.Tensor | None) -> torch.Tensor:
+        if y is None:
+            raise DataError("cgan needs class labels y with every batch; train it on labelled data")
+        return self.generator(torch.randn(len(y), self.config.latent_dim, device=self.device), y)
+
+    def d_step(self, x, y=None):
+        with torch.no_grad():
+            fake = self._fakes(y)
+        real = 2 * x - 1 if self.is_image else x
+        return d_outputs(self.discriminator(real, y), self.discriminator(fake, y))
+
+    def g_step(self, x, y=None):
+        fake_logits = self.discriminator(self._fakes(y), y)
+        return {"loss": GENERATOR_LOSSES[self.config.loss](fake_logits)}

@@ -1,0 +1,107 @@
+"""The shared stabilisers: spectral norm, EMA of the generator, R1, one-sided label smoothing."""
+
+import pytest
+import torch
+from torch import nn
+
+import genlab
+from genlab.errors import ConfigError
+from genlab.models.gan import discriminator_loss
+from genlab.nn import mlp
+from genlab.nn.stabilisers import EMA, r1_penalty, smooth_real_targets, spectral_norm
+from genlab.trainer import Trainer, TrainConfig
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+
+def test_ema_is_the_analytic_average():
+    net = nn.Linear(2, 1)
+    with torch.no_grad():
+        net.weight.fill_(0.0)
+    ema = EMA(net, decay=0.5)
+    assert not any(p.requires_grad for p in ema.parameters())
+    for value in (4.0, 8.0):  # 0 -> 0.5*0 + 0.5*4 = 2 -> 0.5*2 + 0.5*8 = 5
+        with torch.no_grad():
+            net.weight.fill_(value)
+        ema.update(net)
+    assert torch.allclose(ema.average.weight, torch.full((1, 2), 5.0))
+    assert torch.equal(ema(torch.ones(1, 2)), ema.average(torch.ones(1, 2)))
+
+
+def test_gan_samples_from_its_ema_which_survives_save_and_load(ring8, tmp_path):
+    torch.manual_seed(0)
+    model = genlab.create("gan", data=ring8, hidden=16, layers=1, ema=0.9)
+    Trainer(model, ring8, TrainConfig(steps=5, batch_size=32, progress=False)).run()
+    model.eval()
+    assert any(k.startswith("generator_ema.") for k in model.state_dict())
+    draw = lambda m: m.sample(16, generator=torch.Generator().manual_seed(3))
+    with torch.no_grad():  # the same noise through the live generator gives other points
+        z = torch.randn(16, model.config.latent_dim, generator=torch.Generator().manual_seed(3))
+        assert not torch.equal(draw(model), model.generate(z))
+        assert torch.equal(draw(model), model.generate(z, model.generator_ema))
+    model.save(tmp_path)
+    loaded = genlab.load(tmp_path).eval()
+    with torch.no_grad():
+        assert torch.equal(draw(model), draw(loaded))
+
+
+def test_ema_is_updated_after_each_generator_step(ring8):
+    torch.manual_seed(0)
+    model = genlab.create("gan", data=ring8, hidden=16, layers=1, ema=0.5)
+    before = [p.clone() for p in model.generator.parameters()]
+    Trainer(model, ring8, TrainConfig(steps=1, batch_size=32, progress=False)).run()
+    for b, live, avg in zip(before, model.generator.parameters(), model.generator_ema.parameters()):
+        assert torch.allclose(avg, 0.5 * b + 0.5 * live)  # one update, from the post-step weights
+
+
+def test_spectral_norm_caps_the_top_singular_value():
+    torch.manual_seed(0)
+    net = spectral_norm(mlp(4, 1, 32, 2))
+    with torch.no_grad():
+        for layer in net:
+            if isinstance(layer, nn.Linear):
+                layer.parametrizations.weight.original.mul_(10)
+        for _ in range(30):  # power iterations run on forward in training mode
+            net(torch.randn(8, 4))
+    tops = [torch.linalg.matrix_norm(layer.weight.detach(), ord=2).item()
+            for layer in net if isinstance(layer, nn.Linear)]
+    assert len(tops) == 3 and all(t == pytest.approx(1.0, abs=0.05) for t in tops), tops
+
+
+def test_r1_is_zero_for_a_constant_critic_and_matches_a_linear_one():
+    x = torch.randn(10, 3, requires_grad=True)
+    constant = 0 * x.sum(1) + 2.0
+    assert r1_penalty(constant, x, gamma=10.0).item() == 0.0
+    a = torch.tensor([1.0, -2.0, 2.0])  # D(x) = a.x: ||grad||^2 = 9, so gamma/2 * 9
+    assert r1_penalty(x @ a, x, gamma=10.0).item() == pytest.approx(45.0)
+
+
+def test_one_sided_label_smoothing_lowers_only_the_real_targets():
+    real, fake = torch.zeros(4), torch.zeros(4)  # D = 1/2 on both halves
+    targets = smooth_real_targets(real, 0.1)
+    assert torch.equal(targets, torch.full((4,), 0.9))
+    # at D = 1/2 the cross-entropy is log 2 whatever the target
+    assert discriminator_loss(real, fake, targets).item() == pytest.approx(2 * torch.log(torch.tensor(2.0)).item())
+    # the smoothed optimum for the real half is D(x) = 0.9, not 1: at D(x) = sigmoid(3) = 0.95
+    # smoothing pulls the logit down (gradient sigmoid(3) - 0.9 > 0), hard targets push it up
+    logits = torch.tensor([3.0], requires_grad=True)
+    discriminator_loss(logits, torch.zeros(1), smooth_real_targets(logits, 0.1)).backward()
+    assert logits.grad.item() == pytest.approx(torch.sigmoid(torch.tensor(3.0)).item() - 0.9)
+    logits.grad = None
+    discriminator_loss(logits, torch.zeros(1)).backward()
+    assert logits.grad.item() < 0
+
+
+def test_gan_with_every_stabiliser_trains(ring8):
+    model = genlab.create("gan", data=ring8, hidden=16, layers=1, spectral_norm=True, ema=0.99, r1=1.0,
+                          label_smoothing=0.1)
+    trainer = Trainer(model, ring8, TrainConfig(steps=5, batch_size=32, log_every=5, progress=False))
+    trainer.run()
+    assert "r1" in trainer.last_log and trainer.last_log["r1"] >= 0
+
+
+@pytest.mark.parametrize("key, value", [("ema", 1.0), ("ema", -0.1), ("r1", -1.0), ("label_smoothing", 1.0)])
+def test_bad_stabiliser_settings_raise_one_line_errors(key, value):
+    with pytest.raises(ConfigError) as info:
+        genlab.create("gan", **{key: value})
+    assert key in str(info.value) and "\n" not in str(info.value)
