@@ -27,7 +27,6 @@ test: install
 bench: install
 	$(BIN)/python benchmarks/trainer_overhead.py
 	$(BIN)/python benchmarks/gmm_fit.py
-	$(BIN)/python benchmarks/gan_ring8.py
 	$(BIN)/python benchmarks/modes.py
 	$(BIN)/python benchmarks/image_metrics.py
 

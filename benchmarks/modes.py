@@ -1,7 +1,7 @@
 """Mode collapse on ring8 and grid25: GAN (both losses), WGAN and WGAN-GP.
 
 Trains each model for several seeds with the same MLP backbones (hidden 128, 3 layers,
-latent_dim 2, batch 256; the GAN settings of benchmarks/gan_ring8.py), draws 2,500 samples
+latent_dim 2, batch 256), draws 2,500 samples
 and prints modes covered, % high-quality samples (within 3 sigma of a mode) and reverse KL
 over modes, mean ± standard error over seeds, beside the published rows (PacGAN, Lin et al.
 2018, tables 1-2; VEEGAN, Srivastava et al. 2017, table 1), and the CPU minutes per run.

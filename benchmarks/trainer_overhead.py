@@ -26,8 +26,9 @@ from genlab.trainer import Trainer, TrainConfig
 def bare_gan(model, x, steps: int, batch: int) -> None:
     """The textbook non-saturating GAN loop, written out by hand."""
     G, D = model.generator, model.discriminator
-    opt_d = torch.optim.Adam(D.parameters(), lr=model.config.lr, betas=(0.5, 0.999))
-    opt_g = torch.optim.Adam(G.parameters(), lr=model.config.lr, betas=(0.5, 0.999))
+    betas = (model.config.beta1, model.config.beta2)
+    opt_d = torch.optim.Adam(D.parameters(), lr=model.config.lr, betas=betas)
+    opt_g = torch.optim.Adam(G.parameters(), lr=model.config.lr, betas=betas)
     latent = model.config.latent_dim
     for _ in range(steps):
         real = x[torch.randint(len(x), (batch,))]
@@ -65,26 +66,8 @@ def bare_vae(model, x, steps: int, batch: int) -> None:
 
 
 def bare_dcgan(model, x, steps: int, batch: int) -> None:
-    """The textbook non-saturating DCGAN loop, written out by hand (images in [-1, 1])."""
-    G, D = model.generator, model.discriminator
-    betas = (model.config.beta1, model.config.beta2)
-    opt_d = torch.optim.Adam(D.parameters(), lr=model.config.lr, betas=betas)
-    opt_g = torch.optim.Adam(G.parameters(), lr=model.config.lr, betas=betas)
-    latent = model.config.latent_dim
-    x = 2 * x - 1
-    for _ in range(steps):
-        real = x[torch.randint(len(x), (batch,))]
-        with torch.no_grad():
-            fake = G(torch.randn(batch, latent))
-        opt_d.zero_grad(set_to_none=True)
-        d_loss = F.softplus(-D(real)).mean() + F.softplus(D(fake)).mean()
-        d_loss.backward()
-        opt_d.step()
-        real = x[torch.randint(len(x), (batch,))]  # the trainer draws a batch per phase too
-        opt_g.zero_grad(set_to_none=True)
-        g_loss = F.softplus(-D(G(torch.randn(batch, latent)))).mean()
-        g_loss.backward()
-        opt_g.step()
+    """The same loop for DCGAN, whose networks see images in [-1, 1]."""
+    bare_gan(model, 2 * x - 1, steps, batch)
 
 
 def timed(fn) -> float:

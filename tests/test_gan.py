@@ -10,7 +10,7 @@ from genlab.trainer import Trainer, TrainConfig
 
 # Counting rule for a short budget: a sample counts for its nearest mode when it lies within
 # 10 sigma (0.1) of it, well inside half the distance between neighbouring modes (0.38).
-# The 3 sigma figures of EVALUATION.md need a longer run: benchmarks/gan_ring8.py.
+# The 3 sigma figures of EVALUATION.md need a longer run: benchmarks/modes.py.
 SHORT_BUDGET_RADIUS_SIGMAS = 10
 
 

@@ -140,6 +140,12 @@ def check_learning_rate(lr: float, key: str = "lr") -> None:
     check(0 < lr < FLOAT32_MAX, f"{key} must be a positive number below {FLOAT32_MAX:.3g}, got {lr}")
 
 
+def check_adam(config) -> None:
+    """The Adam settings ``lr``, ``beta1`` and ``beta2`` that adversarial configs share."""
+    check_learning_rate(config.lr)
+    check(0 <= config.beta1 < 1 and 0 <= config.beta2 < 1, "Adam betas must lie in [0, 1)")
+
+
 def describe(cls) -> list[tuple[str, str, str]]:
     """(name, type, default) for every field, for ``--help`` and ``--dry-run``."""
     rows = []

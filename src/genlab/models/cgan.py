@@ -22,7 +22,7 @@ from typing import Literal
 import torch
 from torch import nn
 
-from ..config import check, check_learning_rate, check_positive, check_shape
+from ..config import check, check_adam, check_positive, check_shape
 from ..errors import DataError
 from ..nn import mlp
 from ..nn.dcgan import ConvFeatures, ConvGenerator, image_plan
@@ -55,8 +55,7 @@ class CGANConfig:
             image_plan(self.data_shape, "cgan with backbone='conv'")
         check(self.num_classes > 0, f"cgan needs labelled data: num_classes must be positive, got {self.num_classes}")
         check_positive(self, "latent_dim", "embed_dim", "hidden", "layers", "width", "d_steps")
-        check_learning_rate(self.lr)
-        check(0 <= self.beta1 < 1 and 0 <= self.beta2 < 1, "Adam betas must lie in [0, 1)")
+        check_adam(self)
 
 
 class Generator(nn.Module):

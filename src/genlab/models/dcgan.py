@@ -15,7 +15,7 @@ from typing import Literal
 import torch
 from torch import nn
 
-from ..config import check, check_learning_rate, check_positive
+from ..config import check_adam, check_positive
 from ..nn.dcgan import ConvFeatures, ConvGenerator, image_plan
 from ..trainer import Phase
 from .base import Model, standard_normal
@@ -36,8 +36,7 @@ class DCGANConfig:
     def __post_init__(self):
         image_plan(self.data_shape)
         check_positive(self, "latent_dim", "width", "d_steps")
-        check_learning_rate(self.lr)
-        check(0 <= self.beta1 < 1 and 0 <= self.beta2 < 1, "Adam betas must lie in [0, 1)")
+        check_adam(self)
 
 
 def adam_pair(model, config) -> dict[str, torch.optim.Optimizer]:

@@ -20,7 +20,7 @@ from typing import Literal
 import torch
 import torch.nn.functional as F
 
-from ..config import check, check_learning_rate, check_positive, check_shape
+from ..config import check, check_adam, check_positive, check_shape
 from ..nn import mlp
 from ..nn.stabilisers import EMA, r1_penalty, smooth_real_targets, spectral_norm
 from ..trainer import Phase
@@ -46,8 +46,7 @@ class GANConfig:
     def __post_init__(self):
         check_shape(self.data_shape)
         check_positive(self, "latent_dim", "hidden", "layers", "d_steps")
-        check_learning_rate(self.lr)
-        check(0 <= self.beta1 < 1 and 0 <= self.beta2 < 1, "Adam betas must lie in [0, 1)")
+        check_adam(self)
         check_stabilisers(self)
         check(self.r1 >= 0, f"r1 must be >= 0, got {self.r1}")
         check(0 <= self.label_smoothing < 1, f"label_smoothing must lie in [0, 1), got {self.label_smoothing}")

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import torch
 
-from ..config import check, check_learning_rate, check_positive, check_shape
+from ..config import check, check_adam, check_learning_rate, check_positive, check_shape
 from ..trainer import Phase
 from .gan import GAN, check_stabilisers
 
@@ -62,8 +62,7 @@ class WGANGPConfig:
     def __post_init__(self):
         check_shape(self.data_shape)
         check_positive(self, "latent_dim", "hidden", "layers", "n_critic")
-        check_learning_rate(self.lr)
-        check(0 <= self.beta1 < 1 and 0 <= self.beta2 < 1, "Adam betas must lie in [0, 1)")
+        check_adam(self)
         check(self.gp_weight >= 0, f"gp_weight must be >= 0, got {self.gp_weight}")
         check_stabilisers(self)
 
