@@ -22,7 +22,8 @@ METRICS = {
     "mmd": "unbiased MMD^2, RBF kernel with median bandwidth (points)",
     "likelihood": "held-out log-likelihood, bits/dim or a bound on them, where the model defines it",
     "features": "Frechet distance, KID, precision/recall (k=3), density/coverage (k=5) on genlab features",
-    "classes": "Inception-style score and class coverage from the genlab classifier",
+    "classes": "Inception-style score and class coverage from the genlab classifier; for class-conditional "
+               "models, the accuracy of the classifier on samples drawn for each class",
 }
 LABELLED = ("features", "classes")
 DEFAULT_N = {"points": 2_500, "image": 1_000}
@@ -79,14 +80,15 @@ def evaluate(model_or_samples, train, test=None, *, n: int | None = None, metric
     if "likelihood" in names and model is None:
         raise ConfigError("metric 'likelihood' needs a model, not samples")
     n = resolve_n(n, train, test)
-    fake = _samples(model_or_samples, n, seed)
+    labels = _requested_labels(model, n)
+    fake = _samples(model_or_samples, n, seed, labels)
     protocol = {"data": train.name, "split": train.split_info, "n": n, "seed": seed,
                 "sampler": {"generator_seed": seed, "device": "cpu"}}
     scores: dict = {}
     if train.kind == "points":
         scores.update(_point_scores(names, fake, train, test, n, seed))
     if any(m in LABELLED for m in names):
-        scores.update(_image_scores(names, fake, train, test, n, seed, cache_dir, protocol))
+        scores.update(_image_scores(names, fake, train, test, n, seed, cache_dir, protocol, labels))
     if "likelihood" in names:
         scores.update(_likelihood(model, test))
     return {"scores": scores, "protocol": protocol}
@@ -113,7 +115,13 @@ def resolve_n(n: int | None, train, test) -> int:
     return n
 
 
-def _samples(model_or_samples, n: int, seed: int) -> torch.Tensor:
+def _requested_labels(model, n: int) -> torch.Tensor | None:
+    """Balanced labels 0, 1, ..., k-1, 0, 1, ... for a class-conditional model, else None."""
+    k = getattr(getattr(model, "config", None), "num_classes", None)
+    return None if not k else torch.arange(n) % k
+
+
+def _samples(model_or_samples, n: int, seed: int, labels: torch.Tensor | None = None) -> torch.Tensor:
     if isinstance(model_or_samples, torch.Tensor):
         if len(model_or_samples) < n:
             raise DataError(f"N = {n} is larger than the {len(model_or_samples)} samples given")
@@ -121,7 +129,9 @@ def _samples(model_or_samples, n: int, seed: int) -> torch.Tensor:
     model = model_or_samples.eval()
     with torch.no_grad():
         generator = torch.Generator(model.device).manual_seed(seed)
-        return model.sample(n, generator=generator).detach().cpu()
+        if labels is None:
+            return model.sample(n, generator=generator).detach().cpu()
+        return model.sample(n, labels=labels.to(model.device), generator=generator).detach().cpu()
 
 
 def _real_points(train, test, n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -154,9 +164,9 @@ def _point_scores(names, fake, train, test, n, seed) -> dict:
     return scores
 
 
-def _image_scores(names, fake, train, test, n, seed, cache_dir, protocol) -> dict:
+def _image_scores(names, fake, train, test, n, seed, cache_dir, protocol, labels=None) -> dict:
     from .metrics.features import feature_network
-    from .metrics.images import image_metrics
+    from .metrics.images import conditional_accuracy, image_metrics
 
     real = torch.cat([train.x, test.x])
     net = feature_network(train, test, seed=0, cache_dir=cache_dir)
@@ -164,7 +174,12 @@ def _image_scores(names, fake, train, test, n, seed, cache_dir, protocol) -> dic
     protocol["feature_net"] = result["feature_net"]
     wanted = lambda k: "classes" in names if k in CLASS_KEYS else "features" in names  # noqa: E731
     keys = [k for k in result["model"] if wanted(k)]
-    return {k: {"model": result["model"][k], "real": result["real_vs_real"][k]} for k in keys}
+    scores = {k: {"model": result["model"][k], "real": result["real_vs_real"][k]} for k in keys}
+    if labels is not None and "classes" in names:
+        # samples drawn for class c and classified as c; beside it, the classifier's test accuracy
+        scores["conditional_accuracy"] = {"model": conditional_accuracy(net.probs(fake), labels),
+                                          "real": net.accuracy(test)}
+    return scores
 
 
 CLASS_KEYS = ("inception_score", "classes_hit", "kl_to_uniform")
