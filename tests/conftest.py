@@ -28,6 +28,10 @@ TINY: dict[str, dict] = {
     "gmm": {"components": 4, "restarts": 1, "max_iter": 30},
     "dcgan": {"latent_dim": 8, "width": 4},
     "cgan": {"latent_dim": 8, "embed_dim": 4, "hidden": 16, "layers": 1},
+    "ae": {"latent_dim": 4, "hidden": 16, "layers": 1},
+    "dae": {"latent_dim": 4, "hidden": 16, "layers": 1},
+    "cvae": {"latent_dim": 4, "hidden": 16, "layers": 1},
+    "vaegan": {"latent_dim": 4, "hidden": 16, "layers": 1},
 }
 
 

@@ -21,7 +21,9 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 NAMES = sorted(MODELS)
 # The data each current model must take; a model missing here is tried on both, and may
 # refuse one with a GenlabError (a text model cannot take images).
-SUPPORTS = {"gan": ("ring8", "digits"), "vae": ("ring8", "digits"), "gmm": ("ring8", "digits")}
+SUPPORTS = {"gan": ("ring8", "digits"), "vae": ("ring8", "digits"), "gmm": ("ring8", "digits"),
+            "ae": ("ring8", "digits"), "dae": ("ring8", "digits"), "cvae": ("digits",),
+            "vaegan": ("ring8", "digits")}
 CASES = [(name, spec) for name in NAMES for spec in ("ring8", "digits")]
 
 

@@ -145,7 +145,7 @@ def poison_vae_loss(monkeypatch, at_call: int, how: str):
             if how == "loss":
                 out["loss"] = out["loss"] * float("nan")
             else:
-                w = self.decoder[0].weight
+                w = next(self.decoder.parameters())
                 out["loss"] = out["loss"] + (w - w.detach()).abs().sqrt().sum()  # value +0, grad NaN
         return out
 

@@ -101,6 +101,14 @@ def cmd_sample(args) -> int:
     return 0
 
 
+def cmd_interpolate(args) -> int:
+    from .runs import interpolation_grid
+
+    path = interpolation_grid(args.run_dir, args.out, pairs=args.pairs, steps=args.steps, seed=args.seed)
+    print(f"{args.pairs} interpolations of {args.steps} steps written to {path}")
+    return 0
+
+
 def cmd_demo(args) -> int:
     from .demo import run_demo
 
@@ -112,7 +120,7 @@ def cmd_eval(args) -> int:
     from .evaluation import evaluate_run, table
 
     metrics = [m.strip() for m in args.metrics.split(",") if m.strip()] if args.metrics else None
-    result, path = evaluate_run(args.run_dir, n=args.n, metrics=metrics, seed=args.seed)
+    result, path = evaluate_run(args.run_dir, n=args.n, metrics=metrics, seed=args.seed, iwae_k=args.iwae_k)
     p = result["protocol"]
     print(f"{p['model']} on {p['data']}: N = {p['n']}, seed {p['seed']}"
           + (f"; feature net test accuracy {p['feature_net']['test_accuracy']:.4f}, "
@@ -151,7 +159,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--steps", type=int, help="training steps (default from the trainer config)")
     p.add_argument("--seed", type=int, help="random seed (default 0)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                   help="a model or training setting; repeatable (`genlab list MODEL` shows them)")
+                   help="a model or training setting (`genlab list MODEL` shows them), or binarize=THRESHOLD "
+                        "to threshold the images; repeatable")
     p.add_argument("--out", metavar="DIR", help="run directory (default runs/MODEL-DATA-TIME)")
     p.add_argument("--dry-run", action="store_true", help="print the resolved settings and stop")
     p.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run from its checkpoint")
@@ -171,7 +180,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--metrics", metavar="A,B", help="comma-separated subset of: modes, wasserstein, mmd, "
                    "likelihood, features, classes (default: all that fit the data)")
     p.add_argument("--seed", type=int, default=0, help="random seed for sampling and subsets (default 0)")
+    p.add_argument("--iwae-k", type=int, default=1000, metavar="K",
+                   help="importance samples for the IWAE likelihood bound of VAEs (default 1000)")
     p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("interpolate", help="decode straight lines between the codes of held-out images: a grid PNG")
+    p.add_argument("run_dir", metavar="RUN_DIR")
+    p.add_argument("--out", required=True, metavar="FILE.png", help="the picture: one row per pair")
+    p.add_argument("--pairs", type=int, default=8, help="pairs of test images, one row each (default 8)")
+    p.add_argument("--steps", type=int, default=10, help="decoded points per row, both ends included (default 10)")
+    p.add_argument("--seed", type=int, default=0, help="seed for picking the pairs (default 0)")
+    p.set_defaults(func=cmd_interpolate)
 
     p = sub.add_parser("explain", help="measure a claim of the lecture notes: a table and a plot")
     p.add_argument("name", metavar="NAME",

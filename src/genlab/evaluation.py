@@ -2,10 +2,12 @@
 
 The metrics follow EVALUATION.md. Which ones apply is decided by the data: mode metrics on
 2-D toys with known modes; sliced Wasserstein-1 and MMD on any point data; likelihood where
-the model defines it (exact for gmm, a bound for vae); Frechet distance, KID,
-precision/recall and density/coverage on the features of a classifier genlab trains on the
-labelled image data, and the classifier's class statistics. Every score is stored with its
-protocol (data, split, N, seeds, feature-network hash and accuracy) so it can be reproduced.
+the model defines it (exact for gmm; for the VAE family the -ELBO and the IWAE bound with K
+importance samples, in nats per image for binarised data and bits/dim for multi-level
+images); Frechet distance, KID, precision/recall and density/coverage on the features of a
+classifier genlab trains on the labelled image data, and the classifier's class statistics.
+Every score is stored with its protocol (data, split, N, seeds, feature-network hash and
+accuracy) so it can be reproduced.
 """
 
 from __future__ import annotations
@@ -63,7 +65,7 @@ def check_metrics(names: list[str], data) -> None:
 
 
 def evaluate(model_or_samples, train, test=None, *, n: int | None = None, metrics: list[str] | None = None,
-             seed: int = 0, cache_dir=None) -> dict:
+             seed: int = 0, cache_dir=None, iwae_k: int = IWAE_K) -> dict:
     """Score a model (or a tensor of its samples) against held-out data; returns a JSON-able
     dict ``{"scores": {metric: {"model": ..., "real": ...}}, "protocol": {...}}``.
 
@@ -79,6 +81,8 @@ def evaluate(model_or_samples, train, test=None, *, n: int | None = None, metric
     check_metrics(names, train)
     if "likelihood" in names and model is None:
         raise ConfigError("metric 'likelihood' needs a model, not samples")
+    if iwae_k < 1:
+        raise ConfigError(f"--iwae-k must be a positive number of importance samples, got {iwae_k}")
     n = resolve_n(n, train, test)
     labels = _requested_labels(model, n)
     fake = _samples(model_or_samples, n, seed, labels)
@@ -90,7 +94,7 @@ def evaluate(model_or_samples, train, test=None, *, n: int | None = None, metric
     if any(m in LABELLED for m in names):
         scores.update(_image_scores(names, fake, train, test, n, seed, cache_dir, protocol, labels))
     if "likelihood" in names:
-        scores.update(_likelihood(model, test))
+        scores.update(_likelihood(model, test, iwae_k, protocol))
     return {"scores": scores, "protocol": protocol}
 
 
@@ -185,10 +189,17 @@ def _image_scores(names, fake, train, test, n, seed, cache_dir, protocol, labels
 CLASS_KEYS = ("inception_score", "classes_hit", "kl_to_uniform")
 
 
-def _likelihood(model, test) -> dict:
-    kwargs = {"iwae_k": IWAE_K} if "iwae_k" in model.evaluate.__code__.co_varnames else {}
+def _likelihood(model, test, iwae_k: int = IWAE_K, protocol: dict | None = None) -> dict:
+    """The model's held-out likelihood figures; for a VAE the -ELBO and the IWAE NLL with
+    ``iwae_k`` importance samples (Burda et al. 2016), in nats per image for binarised data
+    and also in bits/dim for multi-level images. The unit and K go into the protocol."""
+    takes_k = "iwae_k" in model.evaluate.__code__.co_varnames
     with torch.no_grad():
-        return {k: {"model": v, "real": None} for k, v in model.evaluate(test, **kwargs).items()}
+        figures = model.evaluate(test, **({"iwae_k": iwae_k} if takes_k else {}))
+    if protocol is not None and takes_k:
+        protocol["likelihood"] = {"iwae_k": iwae_k, "n": len(test), "binarized": test.binarized,
+                                  "n_bins": test.n_bins, "unit": getattr(model, "likelihood_unit", lambda: None)()}
+    return {k: {"model": v, "real": None} for k, v in figures.items()}
 
 
 def table(result: dict) -> str:
@@ -204,7 +215,7 @@ def _fmt(value) -> str:
     return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
-def evaluate_run(run_dir, *, n=None, metrics=None, seed: int = 0) -> tuple[dict, Path]:
+def evaluate_run(run_dir, *, n=None, metrics=None, seed: int = 0, iwae_k: int = IWAE_K) -> tuple[dict, Path]:
     """``genlab eval RUN_DIR``: score a finished run and write ``eval.json`` beside it."""
     from .io import write_json
     from .runs import load_run, run_data
@@ -213,7 +224,7 @@ def evaluate_run(run_dir, *, n=None, metrics=None, seed: int = 0) -> tuple[dict,
     if record is None:
         raise DataError(f"{run_dir} has no run.json: evaluate a run directory made by `genlab train`")
     train, test = run_data(record)
-    result = evaluate(model, train, test, n=n, metrics=metrics, seed=seed)
+    result = evaluate(model, train, test, n=n, metrics=metrics, seed=seed, iwae_k=iwae_k)
     result["protocol"].update(run=str(run_dir), model=record["model"], steps=record.get("steps"),
                               dataset=record["data"])
     path = Path(run_dir) / "eval.json"

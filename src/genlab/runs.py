@@ -28,6 +28,7 @@ TEST_FRACTION = 0.2
 SPLIT_SEED = 0
 MODE_SAMPLES = 2_500  # EVALUATION.md's protocol
 DATA_KEYS = ("data_shape", "n_bins", "num_classes")  # model settings taken from the data
+DATA_SETTINGS = {"binarize": float}  # --set keys that change the data, recorded under run.json's "data"
 
 
 @dataclass
@@ -50,14 +51,21 @@ def split_settings(model_cls, settings: dict) -> tuple[dict, dict]:
     from_data = sorted(set(settings) & set(DATA_KEYS))
     if from_data:
         raise ConfigError(f"{from_data[0]!r} is set from the data and cannot be given with --set")
-    unknown = sorted(set(settings) - model_keys - train_keys)
+    unknown = sorted(set(settings) - model_keys - train_keys - set(DATA_SETTINGS))
     if unknown:
         raise ConfigError(
             f"unknown setting {unknown[0]!r} for {model_cls.name}; model keys: {', '.join(sorted(model_keys))}; "
-            f"training keys: {', '.join(sorted(train_keys))}"
+            f"training keys: {', '.join(sorted(train_keys))}; data keys: {', '.join(DATA_SETTINGS)}"
         )
     return ({k: v for k, v in settings.items() if k in model_keys},
             {k: v for k, v in settings.items() if k in train_keys})
+
+
+def data_settings(settings: dict) -> dict:
+    """The ``--set`` keys that change the data (``binarize=THRESHOLD``), type-checked."""
+    from .config import coerce
+
+    return {k: coerce(v, DATA_SETTINGS[k], k) for k, v in settings.items() if k in DATA_SETTINGS}
 
 
 def prepare(model_name: str, data_spec: str, settings: dict, *, data_seed: int = 0):
@@ -72,24 +80,25 @@ def prepare(model_name: str, data_spec: str, settings: dict, *, data_seed: int =
     model_values, train_values = split_settings(cls, settings)
     train_config = from_dict(TrainConfig, train_values, what="training")
     resolve_device(train_config.device)
-    train_data, test_data = load_split(data_spec, data_seed)
+    train_data, test_data = load_split(data_spec, data_seed, **data_settings(settings))
     torch.manual_seed(train_config.seed)  # the seed decides the initial weights too
     model = create(model_name, data=train_data, **model_values)
     return model, train_config, train_data, test_data
 
 
 def load_split(data_spec: str, data_seed: int = 0, test_fraction: float = TEST_FRACTION,
-               split_seed: int = SPLIT_SEED):
+               split_seed: int = SPLIT_SEED, binarize: float | None = None):
     """The (train, test) halves of a dataset, split the way every run splits it."""
     from .data import load_dataset
 
-    return load_dataset(data_spec, seed=data_seed).split(test_fraction, seed=split_seed)
+    return load_dataset(data_spec, seed=data_seed, binarize=binarize).split(test_fraction, seed=split_seed)
 
 
 def run_data(record: dict):
     """The (train, test) split a run was trained and held out on, from its run.json."""
     data = record["data"]
-    return load_split(data["spec"], data["seed"], data["test_fraction"], data["split_seed"])
+    return load_split(data["spec"], data["seed"], data["test_fraction"], data["split_seed"],
+                      binarize=data.get("binarize"))
 
 
 def new_run_dir(root: str | Path, model_name: str, data_name: str) -> Path:
@@ -112,7 +121,7 @@ def start(model_name: str, data_spec: str, settings: dict, *, out: str | Path | 
         "model_config": to_dict(model.config),
         "train": to_dict(train_config),
         "data": {"spec": data_spec, "seed": 0, "test_fraction": TEST_FRACTION, "split_seed": SPLIT_SEED,
-                 "train": train_data.describe(), "test": test_data.describe()},
+                 **data_settings(settings), "train": train_data.describe(), "test": test_data.describe()},
         "status": "running",
     }
     if dry_run:
@@ -134,7 +143,8 @@ def resume(run_dir: str | Path, steps: int | None = None) -> RunResult:
     if record.get("format") != "genlab-run":
         raise CheckpointError(f"{run_dir / RUN} is not a genlab run record")
     model_values = {k: v for k, v in record["model_config"].items() if k not in DATA_KEYS}
-    settings = {**model_values, **record["train"]}
+    settings = {**model_values, **record["train"],
+                **{k: record["data"][k] for k in DATA_SETTINGS if record["data"].get(k) is not None}}
     if steps is not None:
         settings["steps"] = steps
     model, train_config, train_data, test_data = prepare(record["model"], record["data"]["spec"], settings)
@@ -200,6 +210,39 @@ def picture(data, seed: int = 0):
         save_samples(x, path, data.kind, reference=None if data.kind == "image" else data.x[:1000])
 
     return draw
+
+
+def interpolation_grid(run_dir, out, *, pairs: int = 8, steps: int = 10, seed: int = 0) -> Path:
+    """``genlab interpolate``: for ``pairs`` random pairs of the run's test images, one row
+    each of x_a, the decodings of ``steps`` codes on the line from encode(x_a) to
+    encode(x_b) (both ends included), then x_b; written as a grid PNG at ``out``."""
+    import torch
+
+    from .config import check
+    from .errors import DataError
+    from .models import MODELS
+    from .plot import save_image_grid
+
+    out = Path(out)
+    check(out.suffix == ".png", f"--out must end in .png, got {out.name}")
+    check(pairs > 0 and steps >= 2, f"--pairs must be positive and --steps at least 2, got {pairs} and {steps}")
+    model, record = load_run(run_dir)
+    if not hasattr(model, "interpolate"):
+        able = sorted(name for name, cls in MODELS.items() if hasattr(cls, "interpolate"))
+        raise ConfigError(f"{model.name} has no latent codes to interpolate; models that do: {', '.join(able)}")
+    if record is None:
+        raise DataError(f"{run_dir} has no run.json: interpolate a run directory made by `genlab train`")
+    _, test = run_data(record)
+    check(test.kind == "image", f"interpolate draws images; {test.name} holds points")
+    check(2 * pairs <= len(test), f"--pairs {pairs} needs {2 * pairs} test images; {test.name} has {len(test)}")
+    pick = torch.randperm(len(test), generator=torch.Generator().manual_seed(seed))[:2 * pairs]
+    a, b = pick[:pairs], pick[pairs:]
+    labelled = getattr(model.config, "num_classes", 0) and test.y is not None
+    kwargs = {"labels_a": test.y[a], "labels_b": test.y[b]} if labelled else {}
+    with torch.no_grad():
+        path = model.eval().interpolate(test.x[a], test.x[b], steps, **kwargs).cpu()  # (pairs, steps, C, H, W)
+    rows = torch.cat([test.x[a, None], path, test.x[b, None]], 1)                     # originals at both ends
+    return save_image_grid(rows.flatten(0, 1), out, nrow=steps + 2)
 
 
 MONITOR_IMAGES = 256  # a small N: the Frechet distance is biased upwards, but its trend shows collapse

@@ -2,6 +2,7 @@
 
 >>> data = load_dataset("ring8", n=2500, seed=0)
 >>> train, test = load_dataset("digits").split(0.2, seed=0)
+>>> binary = load_dataset("mnist5k", binarize=0.5)      # x > 0.5 -> 1, recorded in source
 
 A spec is a built-in name (see :data:`DATASETS`), an existing path (a folder of images, an
 ``.npz`` file or an IDX file), or a path with an explicit prefix: ``folder:PATH``,
@@ -78,12 +79,18 @@ def _user_data(spec: str) -> Dataset:
     raise DataError(f"cannot tell the format of {spec}: use folder:PATH, npz:PATH or idx:PATH")
 
 
-def load_dataset(spec: str, *, n: int | None = None, seed: int = 0) -> Dataset:
+def load_dataset(spec: str, *, n: int | None = None, seed: int = 0, binarize: float | None = None) -> Dataset:
     """Load a dataset by built-in name or user path spec.
 
     For toys ``n`` is the number of points drawn (default 10,000) from a generator seeded by
     ``seed``; for every other dataset it keeps a seeded random subset of at most ``n``.
+    ``binarize`` thresholds images at that fixed value (see :meth:`Dataset.binarize`).
     """
+    data = _load(spec, n, seed)
+    return data if binarize is None else data.binarize(binarize)
+
+
+def _load(spec: str, n: int | None, seed: int) -> Dataset:
     if n is not None and n < 1:
         raise ConfigError(f"n must be a positive number of examples, got {n}")
     if spec in toys.TOYS:

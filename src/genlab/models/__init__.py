@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from ..errors import ConfigError
+from .ae import AE, DAE
 from .base import Model
 from .cgan import CGAN
+from .cvae import CVAE
 from .dcgan import DCGAN
 from .gan import GAN
 from .gmm import GMM
 from .vae import VAE
+from .vaegan import VAEGAN
 from .wgan import WGAN, WGANGP
 
-MODELS: dict[str, type[Model]] = {cls.name: cls for cls in (GMM, GAN, VAE, DCGAN, CGAN, WGAN, WGANGP)}
+MODELS: dict[str, type[Model]] = {cls.name: cls for cls in (GMM, GAN, VAE, DCGAN, CGAN, WGAN, WGANGP, AE, DAE, CVAE, VAEGAN)}
 
 
 def get(name: str) -> type[Model]:
