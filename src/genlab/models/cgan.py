@@ -26,10 +26,8 @@ from ..config import check, check_adam, check_positive, check_shape
 from ..errors import DataError
 from ..nn import mlp
 from ..nn.dcgan import ConvFeatures, ConvGenerator, image_plan
-from ..trainer import Phase
-from .base import Model, standard_normal
-from .dcgan import adam_pair, d_outputs
-from .gan import GENERATOR_LOSSES
+from .base import standard_normal
+from .gan import GENERATOR_LOSSES, Adversarial, check_stabilisers
 
 
 @dataclass
@@ -48,6 +46,10 @@ class CGANConfig:
     beta1: float = 0.5
     beta2: float = 0.999
     d_steps: int = 1
+    spectral_norm: bool = False  # stabilisers: see gan.py and nn/stabilisers.py
+    ema: float = 0.0
+    r1: float = 0.0
+    label_smoothing: float = 0.0
 
     def __post_init__(self):
         check_shape(self.data_shape)
@@ -56,6 +58,7 @@ class CGANConfig:
         check(self.num_classes > 0, f"cgan needs labelled data: num_classes must be positive, got {self.num_classes}")
         check_positive(self, "latent_dim", "embed_dim", "hidden", "layers", "width", "d_steps")
         check_adam(self)
+        check_stabilisers(self)
 
 
 class Generator(nn.Module):
@@ -105,7 +108,7 @@ class Discriminator(nn.Module):
         return self.psi(self.phi(x)).squeeze(1)
 
 
-class CGAN(Model):
+class CGAN(Adversarial):
     name = "cgan"
     Config = CGANConfig
 
@@ -114,6 +117,7 @@ class CGAN(Model):
         self.is_image = len(config.data_shape) == 3
         self.generator = Generator(config)
         self.discriminator = Discriminator(config)
+        self.stabilise()
 
     def labels_for(self, n: int, labels=None) -> torch.Tensor:
         """``labels`` checked and as a (n,) long tensor; None -> 0..K-1 repeated (balanced)."""
@@ -134,14 +138,8 @@ class CGAN(Model):
     def sample(self, n, *, labels=None, generator=None):
         y = self.labels_for(n, labels)
         z = standard_normal((n, self.config.latent_dim), generator, self.device)
-        x = self.generator(z, y)
+        x = self.sampler(z, y)
         return (x + 1) / 2 if self.is_image else x                 # images: [-1, 1] -> [0, 1]
-
-    def optimizers(self):
-        return adam_pair(self, self.config)
-
-    def phases(self):
-        return [Phase("d", "d", self.d_step, repeats=self.config.d_steps), Phase("g", "g", self.g_step)]
 
     def _fakes(self, y: torch.Tensor | None) -> torch.Tensor:
         if y is None:
@@ -151,8 +149,8 @@ class CGAN(Model):
     def d_step(self, x, y=None):
         with torch.no_grad():
             fake = self._fakes(y)
-        real = 2 * x - 1 if self.is_image else x
-        return d_outputs(self.discriminator(real, y), self.discriminator(fake, y))
+        real = self.real_input(2 * x - 1 if self.is_image else x)
+        return self.d_outputs(self.discriminator(real, y), self.discriminator(fake, y), real)
 
     def g_step(self, x, y=None):
         fake_logits = self.discriminator(self._fakes(y), y)

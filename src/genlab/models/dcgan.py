@@ -17,9 +17,8 @@ from torch import nn
 
 from ..config import check_adam, check_positive
 from ..nn.dcgan import ConvFeatures, ConvGenerator, image_plan
-from ..trainer import Phase
-from .base import Model, standard_normal
-from .gan import GENERATOR_LOSSES, discriminator_loss
+from .base import standard_normal
+from .gan import GENERATOR_LOSSES, Adversarial, check_stabilisers
 
 
 @dataclass
@@ -32,32 +31,19 @@ class DCGANConfig:
     beta1: float = 0.5
     beta2: float = 0.999
     d_steps: int = 1
+    spectral_norm: bool = False  # stabilisers: see gan.py and nn/stabilisers.py
+    ema: float = 0.0
+    r1: float = 0.0
+    label_smoothing: float = 0.0
 
     def __post_init__(self):
         image_plan(self.data_shape)
         check_positive(self, "latent_dim", "width", "d_steps")
         check_adam(self)
+        check_stabilisers(self)
 
 
-def adam_pair(model, config) -> dict[str, torch.optim.Optimizer]:
-    """One Adam per player, with the config's lr and betas."""
-    betas = (config.beta1, config.beta2)
-    return {
-        "d": torch.optim.Adam(model.discriminator.parameters(), lr=config.lr, betas=betas),
-        "g": torch.optim.Adam(model.generator.parameters(), lr=config.lr, betas=betas),
-    }
-
-
-def d_outputs(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> dict[str, torch.Tensor]:
-    """The discriminator's loss, and mean D(x), D(G(z)) (both -> 1/2 at the equilibrium)."""
-    return {
-        "loss": discriminator_loss(real_logits, fake_logits),
-        "d_real": torch.sigmoid(real_logits.detach()).mean(),
-        "d_fake": torch.sigmoid(fake_logits.detach()).mean(),
-    }
-
-
-class DCGAN(Model):
+class DCGAN(Adversarial):
     name = "dcgan"
     Config = DCGANConfig
 
@@ -68,9 +54,10 @@ class DCGAN(Model):
         self.discriminator = nn.Sequential(features, nn.Linear(features.out_dim, 1))
         nn.init.normal_(self.discriminator[1].weight, 0.0, 0.02)
         nn.init.zeros_(self.discriminator[1].bias)
+        self.stabilise()
 
-    def generate(self, z: torch.Tensor) -> torch.Tensor:
-        return self.generator(z)                                   # (B, C, S, S) in [-1, 1]
+    def generate(self, z: torch.Tensor, network: nn.Module | None = None) -> torch.Tensor:
+        return (self.generator if network is None else network)(z)  # (B, C, S, S) in [-1, 1]
 
     def discriminate(self, x: torch.Tensor) -> torch.Tensor:
         return self.discriminator(x).squeeze(1)                    # (B,) logits; x in [-1, 1]
@@ -78,13 +65,7 @@ class DCGAN(Model):
     def sample(self, n, *, labels=None, generator=None):
         self._check_labels(n, labels)
         z = standard_normal((n, self.config.latent_dim), generator, self.device)
-        return (self.generate(z) + 1) / 2                          # [-1, 1] -> [0, 1]
-
-    def optimizers(self):
-        return adam_pair(self, self.config)
-
-    def phases(self):
-        return [Phase("d", "d", self.d_step, repeats=self.config.d_steps), Phase("g", "g", self.g_step)]
+        return (self.generate(z, self.sampler) + 1) / 2            # [-1, 1] -> [0, 1]
 
     def _noise(self, n: int) -> torch.Tensor:
         return torch.randn(n, self.config.latent_dim, device=self.device)
@@ -92,7 +73,8 @@ class DCGAN(Model):
     def d_step(self, x, y=None):
         with torch.no_grad():
             fake = self.generate(self._noise(len(x)))
-        return d_outputs(self.discriminate(2 * x - 1), self.discriminate(fake))
+        real = self.real_input(2 * x - 1)
+        return self.d_outputs(self.discriminate(real), self.discriminate(fake), real)
 
     def g_step(self, x, y=None):
         fake_logits = self.discriminate(self.generate(self._noise(len(x))))

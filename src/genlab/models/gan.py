@@ -8,7 +8,8 @@ the optimal discriminator outputs 1/2 everywhere, so mean D(x) and D(G(z)) are l
 
 Optional stabilisers (all off by default; see ``genlab.nn.stabilisers``): spectral
 normalisation of D, an EMA of G's weights used for sampling, the R1 penalty on real data,
-and one-sided label smoothing.
+and one-sided label smoothing. :class:`Adversarial` applies them for the whole family (gan,
+dcgan, cgan, wgan, wgan-gp), so each model only builds its two networks and its losses.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Literal
 
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 from ..config import check, check_adam, check_positive, check_shape
 from ..nn import mlp
@@ -48,13 +50,15 @@ class GANConfig:
         check_positive(self, "latent_dim", "hidden", "layers", "d_steps")
         check_adam(self)
         check_stabilisers(self)
-        check(self.r1 >= 0, f"r1 must be >= 0, got {self.r1}")
-        check(0 <= self.label_smoothing < 1, f"label_smoothing must lie in [0, 1), got {self.label_smoothing}")
 
 
 def check_stabilisers(config) -> None:
-    """The options every adversarial config shares."""
+    """The stabiliser options of an adversarial config (the Wasserstein critics have no R1 or
+    label smoothing: their losses have no labels and their own Lipschitz constraint)."""
     check(0 <= config.ema < 1, f"ema must lie in [0, 1) (0 = off), got {config.ema}")
+    r1, smoothing = getattr(config, "r1", 0.0), getattr(config, "label_smoothing", 0.0)
+    check(r1 >= 0, f"r1 must be >= 0, got {r1}")
+    check(0 <= smoothing < 1, f"label_smoothing must lie in [0, 1), got {smoothing}")
 
 
 def discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor,
@@ -81,7 +85,64 @@ def nonsaturating_generator_loss(fake_logits: torch.Tensor) -> torch.Tensor:
 GENERATOR_LOSSES = {"minimax": minimax_generator_loss, "nonsaturating": nonsaturating_generator_loss}
 
 
-class GAN(Model):
+class Adversarial(Model):
+    """A generator and a discriminator, and the stabilisers the whole family shares.
+
+    Subclasses build ``self.generator`` and ``self.discriminator``, call :meth:`stabilise`,
+    and define ``d_step`` and ``g_step``; their config has Adam's ``lr``, ``beta1``,
+    ``beta2``, ``d_steps`` and the stabiliser fields (``spectral_norm``, ``ema``, and, for the
+    sigmoid-loss models, ``r1`` and ``label_smoothing``).
+    """
+
+    def stabilise(self) -> None:
+        """Spectral norm on every layer of D, and an EMA copy of G, as the config asks."""
+        if self.config.spectral_norm:
+            spectral_norm(self.discriminator)
+        if self.config.ema:
+            self.generator_ema = EMA(self.generator, self.config.ema)
+
+    @property
+    def sampler(self) -> nn.Module:
+        """The generator samples come from: its EMA average when on, else the live one."""
+        return self.generator_ema if self.config.ema else self.generator
+
+    def update_ema(self) -> None:
+        self.generator_ema.update(self.generator)
+
+    def optimizers(self):
+        betas = (self.config.beta1, self.config.beta2)
+        return {
+            "d": torch.optim.Adam(self.discriminator.parameters(), lr=self.config.lr, betas=betas),
+            "g": torch.optim.Adam(self.generator.parameters(), lr=self.config.lr, betas=betas),
+        }
+
+    def g_phase(self) -> Phase:
+        return Phase("g", "g", self.g_step, after=self.update_ema if self.config.ema else None)
+
+    def phases(self):
+        return [Phase("d", "d", self.d_step, repeats=self.config.d_steps), self.g_phase()]
+
+    def real_input(self, x: torch.Tensor) -> torch.Tensor:
+        """Real data as D sees it; it requires grad when the R1 penalty needs grad_x D(x)."""
+        return x.detach().requires_grad_(True) if self.config.r1 else x
+
+    def d_outputs(self, real_logits: torch.Tensor, fake_logits: torch.Tensor,
+                  real_x: torch.Tensor) -> dict[str, torch.Tensor]:
+        """D's loss with label smoothing and R1 as configured, and mean D(x), D(G(z))."""
+        cfg = self.config
+        real_targets = smooth_real_targets(real_logits, cfg.label_smoothing) if cfg.label_smoothing else None
+        out = {
+            "loss": discriminator_loss(real_logits, fake_logits, real_targets),
+            "d_real": torch.sigmoid(real_logits.detach()).mean(),   # -> 1/2 at the equilibrium
+            "d_fake": torch.sigmoid(fake_logits.detach()).mean(),
+        }
+        if cfg.r1:
+            out["r1"] = r1_penalty(real_logits, real_x, cfg.r1)
+            out["loss"] = out["loss"] + out["r1"]
+        return out
+
+
+class GAN(Adversarial):
     name = "gan"
     Config = GANConfig
 
@@ -90,10 +151,7 @@ class GAN(Model):
         dim = math.prod(config.data_shape)
         self.generator = mlp(config.latent_dim, dim, config.hidden, config.layers, "relu")
         self.discriminator = mlp(dim, 1, config.hidden, config.layers, "leaky_relu")
-        if config.spectral_norm:
-            spectral_norm(self.discriminator)
-        if config.ema:
-            self.generator_ema = EMA(self.generator, config.ema)
+        self.stabilise()
         self.is_image = len(config.data_shape) == 3
 
     def generate(self, z: torch.Tensor, network=None) -> torch.Tensor:
@@ -112,41 +170,13 @@ class GAN(Model):
     def sample(self, n, *, labels=None, generator=None):
         self._check_labels(n, labels)
         z = standard_normal((n, self.config.latent_dim), generator, self.device)
-        return self.generate(z, self.generator_ema if self.config.ema else None)
-
-    def update_ema(self) -> None:
-        self.generator_ema.update(self.generator)
-
-    def g_phase(self) -> Phase:
-        return Phase("g", "g", self.g_step, after=self.update_ema if self.config.ema else None)
-
-    def optimizers(self):
-        betas = (self.config.beta1, self.config.beta2)
-        return {
-            "d": torch.optim.Adam(self.discriminator.parameters(), lr=self.config.lr, betas=betas),
-            "g": torch.optim.Adam(self.generator.parameters(), lr=self.config.lr, betas=betas),
-        }
-
-    def phases(self):
-        return [Phase("d", "d", self.d_step, repeats=self.config.d_steps), self.g_phase()]
+        return self.generate(z, self.sampler)
 
     def d_step(self, x, y=None):
-        cfg = self.config
         with torch.no_grad():
             fake = self.fake(len(x))
-        if cfg.r1:
-            x = x.detach().requires_grad_(True)
-        real_logits, fake_logits = self.discriminate(x), self.discriminate(fake)
-        real_targets = smooth_real_targets(real_logits, cfg.label_smoothing) if cfg.label_smoothing else None
-        out = {
-            "loss": discriminator_loss(real_logits, fake_logits, real_targets),
-            "d_real": torch.sigmoid(real_logits.detach()).mean(),   # -> 1/2 at the equilibrium
-            "d_fake": torch.sigmoid(fake_logits.detach()).mean(),
-        }
-        if cfg.r1:
-            out["r1"] = r1_penalty(real_logits, x, cfg.r1)
-            out["loss"] = out["loss"] + out["r1"]
-        return out
+        x = self.real_input(x)
+        return self.d_outputs(self.discriminate(x), self.discriminate(fake), x)
 
     def g_step(self, x, y=None):
         fake_logits = self.discriminate(self.fake(len(x)))
