@@ -6,7 +6,7 @@ import torch
 
 import genlab
 from genlab.data import toys
-from genlab.runs import mode_monitor
+from genlab.runs import frechet_monitor, mode_monitor
 from genlab.trainer import Trainer, TrainConfig
 
 
@@ -31,6 +31,18 @@ def test_mode_monitor_warns_when_coverage_halves():
     first, second = monitor(model), monitor(model)
     assert first["modes"] == 8 and "warning" not in first
     assert second["modes"] == 1 and "collapsed" in second["warning"] and "best so far 8" in second["warning"]
+
+
+def test_class_monitor_warns_when_coverage_falls_below_half_not_before_it_was_reached():
+    train, test = genlab.load_dataset("digits").split(0.2, seed=0)
+    monitor = frechet_monitor(train, test)  # the feature network is cached for the session
+    ones = train.x[train.y == 1]
+    untrained = torch.full((256, 1, 8, 8), 0.5)  # a grey blur: not yet any class
+    calls = [monitor(Sampler([batch])) for batch in (untrained, ones.repeat(5, 1, 1, 1), train.x[:256], ones)]
+    assert "warning" not in calls[0] and "warning" not in calls[1]  # never above half: not a collapse
+    assert calls[2]["classes_hit"] == 10 and "warning" not in calls[2]
+    assert calls[3]["classes_hit"] < 5 and "best so far 10" in calls[3]["warning"]
+    assert calls[2]["fd_256"] < calls[3]["fd_256"]
 
 
 def test_trainer_prints_and_logs_monitor_warnings(tmp_path, capsys):

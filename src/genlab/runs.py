@@ -261,7 +261,8 @@ def monitors_for(train_data, test_data) -> tuple:
 def frechet_monitor(train_data, test_data, seed: int = 0):
     """A callable ``model -> {"fd_256": ..., "classes_hit": ...}`` on genlab's feature network
     (trained once and cached), against a fixed set of real images, from fixed noise draws;
-    it warns when the samples hit fewer than half the classes (mode dropping)."""
+    it warns when the samples, having hit at least half the classes, fall below half (mode
+    dropping). A generator that has not yet learnt classes at all is not called collapsed."""
     import torch
 
     from .metrics.features import feature_network
@@ -272,14 +273,17 @@ def frechet_monitor(train_data, test_data, seed: int = 0):
     pick = torch.randperm(len(real), generator=torch.Generator().manual_seed(seed))[:MONITOR_IMAGES]
     real_features = net.features(real[pick])
     k = train_data.num_classes
+    best = 0
 
     def monitor(model) -> dict:
+        nonlocal best
         generator = torch.Generator(model.device).manual_seed(seed)
         fake = model.sample(len(pick), generator=generator).detach().cpu()
         hit = class_coverage(net.probs(fake), k)["classes_hit"]
+        best = max(best, hit)
         out = {f"fd_{len(pick)}": round(frechet_distance(real_features, net.features(fake)), 3), "classes_hit": hit}
-        if hit < k / 2:
-            out["warning"] = f"class coverage collapsed: samples hit {hit} of {k} classes"
+        if hit < k / 2 <= best:
+            out["warning"] = f"class coverage collapsed: samples hit {hit} of {k} classes (best so far {best})"
         return out
 
     return monitor
