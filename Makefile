@@ -29,6 +29,7 @@ bench: install
 	$(BIN)/python benchmarks/gmm_fit.py
 	$(BIN)/python benchmarks/modes.py
 	$(BIN)/python benchmarks/image_metrics.py
+	$(BIN)/python benchmarks/image_gans.py
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache

@@ -95,10 +95,18 @@ class Adversarial(Model):
     """
 
     def stabilise(self) -> None:
-        """Spectral norm on every layer of D, and an EMA copy of G, as the config asks."""
+        """Spectral norm on every layer of D, and an EMA copy of G, as the config asks.
+
+        A generator with batch norm cannot take the EMA: the averaged weights would be
+        normalised with statistics gathered by the live weights (BigGAN recomputes
+        "standing statistics" for this), and its samples come out broken.
+        """
         if self.config.spectral_norm:
             spectral_norm(self.discriminator)
         if self.config.ema:
+            check(not any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in self.generator.modules()),
+                  f"ema is not available for {self.name}'s generator, which uses batch norm (the average's "
+                  "weights would not match the live batch statistics); use an MLP backbone or ema=0")
             self.generator_ema = EMA(self.generator, self.config.ema)
 
     @property
