@@ -30,6 +30,9 @@ bench: install
 	$(BIN)/python benchmarks/modes.py
 	$(BIN)/python benchmarks/image_metrics.py
 	$(BIN)/python benchmarks/image_gans.py
+	$(BIN)/python benchmarks/pixel_sampling.py
+	$(PIP) install --quiet -e '.[bench]'
+	$(BIN)/python benchmarks/ngram_nltk.py
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache

@@ -32,6 +32,9 @@ TINY: dict[str, dict] = {
     "dae": {"latent_dim": 4, "hidden": 16, "layers": 1},
     "cvae": {"latent_dim": 4, "hidden": 16, "layers": 1},
     "vaegan": {"latent_dim": 4, "hidden": 16, "layers": 1},
+    "ngram": {"order": 3, "max_tokens": 12},
+    "pixelcnn": {"layers": 2, "channels": 8, "kernel_size": 3},
+    "pixelrnn": {"layers": 1, "channels": 8, "kernel_size": 3},
 }
 
 

@@ -32,12 +32,19 @@ def load(directory, device: str | None = None) -> Model:
     return load_model(directory, device)
 
 
+def fit(model: Model, data) -> Model:
+    """Closed-form or EM fit: text models count their texts, the others take the tensor."""
+    if data.kind == "text":
+        return model.fit(data.texts)
+    return model.fit(data.x, n_bins=data.n_bins)
+
+
 def train(model: Model, data, **settings) -> Model:
     """Fit ``model`` to ``data`` in memory: EM/closed form through ``model.fit``, SGD
     through the trainer with ``settings`` from ``TrainConfig`` (steps, batch_size, seed...)."""
     from .trainer import TrainConfig, Trainer
 
     if hasattr(model, "fit"):
-        return model.fit(data.x, n_bins=data.n_bins)
+        return fit(model, data)
     config = from_dict(TrainConfig, settings, what="training")
     return Trainer(model, data, config).run()

@@ -29,6 +29,7 @@ def cmd_list(args) -> int:
     for name, text in DATASETS.items():
         print(f"  {name:<10} {text}")
     print("  PATH       a folder of images, an .npz file (x, optional y) or idx:IMAGES[,LABELS]")
+    print("  text:PATH  a plain UTF-8 text file (for ngram)")
     return 0
 
 
@@ -74,27 +75,36 @@ def cmd_sample(args) -> int:
     import numpy as np
     import torch
 
+    from .config import parse_sets
     from .errors import ConfigError
     from .io import atomic_write
     from .plot import save_samples
-    from .runs import load_run
+    from .runs import load_run, write_lines
 
     if args.n <= 0:
         raise ConfigError(f"-n must be positive, got {args.n}")
     out = Path(args.out)
-    if out.suffix not in (".png", ".npz"):
-        raise ConfigError(f"--out must end in .png or .npz, got {out.name}")
+    if out.suffix not in (".png", ".npz", ".txt"):
+        raise ConfigError(f"--out must end in .png, .npz or .txt (text models), got {out.name}")
+    text_settings = {**parse_sets(args.set), **({"prompt": args.prompt} if args.prompt is not None else {})}
     model, _ = load_run(args.run_dir)
     model.eval()
+    is_text = getattr(model, "data_kind", None) == "text"  # samples are strings
+    if (out.suffix == ".txt") != is_text:
+        raise ConfigError(f"{model.name} samples go to " + ("FILE.txt" if is_text else "FILE.png or FILE.npz"))
+    if text_settings and not is_text:
+        raise ConfigError(f"--prompt and --set are for text models; {model.name} takes neither")
     generator = torch.Generator().manual_seed(args.seed)
     with torch.no_grad():
-        x = model.sample(args.n, generator=generator).cpu()
-    if out.suffix == ".png":
-        save_samples(x, out, "image" if x.dim() == 4 else "points")
+        x = model.sample(args.n, generator=generator, **text_settings)
+    if is_text:
+        write_lines(out, x)
+    elif out.suffix == ".png":
+        save_samples(x.cpu(), out, "image" if x.dim() == 4 else "points")
     else:
         def write(tmp: str) -> None:
             with open(tmp, "wb") as f:  # a file object, or np.savez would append .npz to the name
-                np.savez(f, x=x.numpy())
+                np.savez(f, x=x.cpu().numpy())
 
         atomic_write(out, write)
     print(f"{args.n} samples written to {out}")
@@ -170,8 +180,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("sample", help="draw samples from a trained run")
     p.add_argument("run_dir", metavar="RUN_DIR")
     p.add_argument("-n", type=int, default=64, help="number of samples (default 64)")
-    p.add_argument("--out", required=True, metavar="FILE", help="FILE.png (picture) or FILE.npz (array x)")
+    p.add_argument("--out", required=True, metavar="FILE",
+                   help="FILE.png (picture) or FILE.npz (array x); FILE.txt for text models, one sample a line")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--prompt", metavar="TEXT", help="text models: the text every sample continues")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="text models: a sampling setting (max_tokens, temperature, top_k, top_p, "
+                        "repetition_penalty, no_repeat_ngram); repeatable")
     p.set_defaults(func=cmd_sample)
 
     p = sub.add_parser("eval", help="score a trained run; writes RUN_DIR/eval.json")

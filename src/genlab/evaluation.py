@@ -28,7 +28,7 @@ METRICS = {
                "models, the accuracy of the classifier on samples drawn for each class",
 }
 LABELLED = ("features", "classes")
-DEFAULT_N = {"points": 2_500, "image": 1_000}
+DEFAULT_N = {"points": 2_500, "image": 1_000, "text": 100}
 IWAE_K = 1_000
 
 
@@ -85,7 +85,8 @@ def evaluate(model_or_samples, train, test=None, *, n: int | None = None, metric
         raise ConfigError(f"--iwae-k must be a positive number of importance samples, got {iwae_k}")
     n = resolve_n(n, train, test)
     labels = _requested_labels(model, n)
-    fake = _samples(model_or_samples, n, seed, labels)
+    only_likelihood = train.kind == "text" or set(names) <= {"likelihood"}  # no samples needed
+    fake = None if only_likelihood else _samples(model_or_samples, n, seed, labels)
     protocol = {"data": train.name, "split": train.split_info, "n": n, "seed": seed,
                 "sampler": {"generator_seed": seed, "device": "cpu"}}
     scores: dict = {}
@@ -196,9 +197,10 @@ def _likelihood(model, test, iwae_k: int = IWAE_K, protocol: dict | None = None)
     takes_k = "iwae_k" in model.evaluate.__code__.co_varnames
     with torch.no_grad():
         figures = model.evaluate(test, **({"iwae_k": iwae_k} if takes_k else {}))
-    if protocol is not None and takes_k:
-        protocol["likelihood"] = {"iwae_k": iwae_k, "n": len(test), "binarized": test.binarized,
-                                  "n_bins": test.n_bins, "unit": getattr(model, "likelihood_unit", lambda: None)()}
+    if protocol is not None and (takes_k or hasattr(model, "likelihood_unit")):
+        protocol["likelihood"] = {**({"iwae_k": iwae_k} if takes_k else {}), "n": len(test),
+                                  "binarized": test.binarized, "n_bins": test.n_bins,
+                                  "unit": getattr(model, "likelihood_unit", lambda: None)()}
     return {k: {"model": v, "real": None} for k, v in figures.items()}
 
 

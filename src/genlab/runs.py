@@ -7,6 +7,7 @@
         checkpoint.pt       resume state (weights, optimisers, step, RNG states)
         metrics.jsonl       one JSON line every log_every steps
         samples/            sample pictures during training; samples.png at the end
+                            (samples.txt for text)
 
 A run directory is complete when run.json says ``"status": "complete"``. Every problem with
 the user's input is found before the directory is made.
@@ -115,6 +116,8 @@ def start(model_name: str, data_spec: str, settings: dict, *, out: str | Path | 
     """Check everything, then make the run directory and train. Returns a RunResult, or the
     resolved settings (a dict) for a dry run."""
     model, train_config, train_data, test_data = prepare(model_name, data_spec, settings)
+    if hasattr(model, "check_data"):  # problems a model finds in the data, before any file is written
+        model.check_data(train_data)
     record = {
         "format": "genlab-run",
         "model": model_name,
@@ -156,12 +159,13 @@ def resume(run_dir: str | Path, steps: int | None = None) -> RunResult:
 def execute(model, train_config, train_data, test_data, run_dir: Path, record: dict, *, resume: bool) -> RunResult:
     import torch
 
+    from .api import fit
     from .trainer import Trainer
 
     begin = time.perf_counter()
     try:
         if hasattr(model, "fit"):
-            model.fit(train_data.x, n_bins=train_data.n_bins)
+            fit(model, train_data)
             steps = int(getattr(model, "n_iter_", 0))
         else:
             monitors = monitors_for(train_data, test_data) if train_config.monitor else ()
@@ -177,7 +181,8 @@ def execute(model, train_config, train_data, test_data, run_dir: Path, record: d
     model.save(run_dir)
     quality = measure(model, train_data, test_data, seed=train_config.seed)
     with torch.no_grad():
-        picture(train_data, train_config.seed)(model, run_dir / "samples.png")
+        name = "samples.txt" if train_data.kind == "text" else "samples.png"
+        picture(train_data, train_config.seed)(model, run_dir / name)
     record.update(status="complete", steps=steps, seconds=round(seconds, 2), quality=quality)
     write_json(run_dir / RUN, record)
     return RunResult(run_dir, model, record["model"], record["data"]["spec"], steps, seconds, quality)
@@ -198,18 +203,28 @@ def measure(model, train_data, test_data, seed: int = 0) -> dict:
 
 def picture(data, seed: int = 0):
     """A callable ``(model, path) -> None`` that saves a sample picture: a grid of 64 images,
-    or 1,000 points over 1,000 training points in grey."""
+    or 1,000 points over 1,000 training points in grey; for text, 10 samples, one a line."""
     import torch
 
     from .plot import save_samples
 
     def draw(model, path: Path) -> None:
         generator = torch.Generator(model.device).manual_seed(seed)
+        if data.kind == "text":
+            return write_lines(path, model.sample(10, generator=generator))
         n = 64 if data.kind == "image" else 1000
         x = model.sample(n, generator=generator).detach().cpu()
         save_samples(x, path, data.kind, reference=None if data.kind == "image" else data.x[:1000])
 
     return draw
+
+
+def write_lines(path: Path, lines: list[str]) -> None:
+    """Text samples, one a line (newlines inside a sample become spaces), written atomically."""
+    from .io import atomic_write
+
+    text = "".join(" ".join(line.split()) + "\n" for line in lines)
+    atomic_write(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
 
 
 def interpolation_grid(run_dir, out, *, pairs: int = 8, steps: int = 10, seed: int = 0) -> Path:

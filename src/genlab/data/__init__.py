@@ -6,7 +6,7 @@
 
 A spec is a built-in name (see :data:`DATASETS`), an existing path (a folder of images, an
 ``.npz`` file or an IDX file), or a path with an explicit prefix: ``folder:PATH``,
-``npz:PATH``, ``idx:IMAGES[,LABELS]``.
+``npz:PATH``, ``idx:IMAGES[,LABELS]``, ``text:PATH`` (plain text for ``ngram``).
 """
 
 from __future__ import annotations
@@ -19,17 +19,19 @@ from ..errors import ConfigError, DataError
 from . import toys
 from .dataset import Dataset, mixture_log_prob
 from .images import IMAGES, load_digits, load_mnist5k
+from .text import TEXTS, load_kjv, load_text
 from .userdata import load_folder, load_idx, load_npz
 
 __all__ = ["Dataset", "DATASETS", "USER_DATA", "load_dataset", "describe_datasets",
            "mixture_log_prob", "toys"]
 
-DATASETS: dict[str, str] = {**toys.TOYS, **IMAGES}
+DATASETS: dict[str, str] = {**toys.TOYS, **IMAGES, **TEXTS}
 
 USER_DATA = {
     "folder:PATH": "PNG/JPEG images, optionally one sub-folder per class (a plain folder path works too)",
     "npz:PATH": "an .npz with x (N,H,W), (N,C,H,W) or points (N,d), optional labels y",
     "idx:IMAGES[,LABELS]": "MNIST IDX files, optionally gzip'd",
+    "text:PATH": "a plain UTF-8 text file for ngram (a .txt path works too); one example per paragraph",
 }
 
 DEFAULT_TOY_SIZE = 10_000
@@ -64,7 +66,9 @@ def _subsample(data: Dataset, n: int | None, seed: int) -> Dataset:
 
 def _user_data(spec: str) -> Dataset:
     kind, sep, rest = spec.partition(":")
-    if sep and kind in ("folder", "npz", "idx"):
+    if sep and kind in ("folder", "npz", "idx", "text"):
+        if kind == "text":
+            return load_text(rest, name=spec)
         if kind == "idx":
             images, _, labels = rest.partition(",")
             return load_idx(images, labels or None, name=spec)
@@ -74,9 +78,11 @@ def _user_data(spec: str) -> Dataset:
         return load_folder(path, name=spec)
     if path.suffix.lower() == ".npz":
         return load_npz(path, name=spec)
+    if path.suffix.lower() == ".txt":
+        return load_text(path, name=spec)
     if "idx" in path.name.lower() or "ubyte" in path.name.lower():
         return load_idx(path, name=spec)
-    raise DataError(f"cannot tell the format of {spec}: use folder:PATH, npz:PATH or idx:PATH")
+    raise DataError(f"cannot tell the format of {spec}: use folder:PATH, npz:PATH, idx:PATH or text:PATH")
 
 
 def load_dataset(spec: str, *, n: int | None = None, seed: int = 0, binarize: float | None = None) -> Dataset:
@@ -99,7 +105,9 @@ def _load(spec: str, n: int | None, seed: int) -> Dataset:
         return _subsample(load_digits(), n, seed)
     if spec == "mnist5k":
         return _subsample(load_mnist5k(), n, seed)
-    if spec.partition(":")[0] in ("folder", "npz", "idx") or Path(spec).exists():
+    if spec == "kjv":
+        return _subsample(load_kjv(), n, seed)
+    if spec.partition(":")[0] in ("folder", "npz", "idx", "text") or Path(spec).exists():
         return _subsample(_user_data(spec), n, seed)
     raise DataError(f"unknown dataset '{spec}': built-in names are {', '.join(DATASETS)}; "
                     f"user data is a folder or file path, or {', '.join(USER_DATA)}")

@@ -33,7 +33,8 @@ class Dataset:
     """Examples ``x`` (N, *shape) with optional labels and what is known about their law.
 
     Images are (N, C, H, W) floats ``level / (n_bins - 1)`` in [0, 1]; points are (N, d)
-    raw coordinates. ``split_info`` is filled by :meth:`split` and ``source`` says in one
+    raw coordinates; text (see ``data/text.py``) is ``texts`` with ``x`` (N,) the position of
+    each example in its source. ``split_info`` is filled by :meth:`split` and ``source`` says in one
     line where the data came from, so that both can be stored with a run.
     """
 
@@ -48,6 +49,7 @@ class Dataset:
     split_info: dict = field(default_factory=dict)
     source: str = ""
     binarized: float | None = None  # the threshold, for images binarised by :meth:`binarize`
+    texts: tuple[str, ...] | None = None  # kind "text": the text of each example (x: its position)
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -75,7 +77,8 @@ class Dataset:
     def _subset(self, idx: torch.Tensor, split_info: dict) -> "Dataset":
         idx = idx.to(self.x.device)
         y = None if self.y is None else self.y[idx.to(self.y.device)]
-        return replace(self, x=self.x[idx], y=y, split_info=dict(split_info))
+        texts = None if self.texts is None else tuple(self.texts[i] for i in idx.tolist())
+        return replace(self, x=self.x[idx], y=y, texts=texts, split_info=dict(split_info))
 
     def binarize(self, threshold: float) -> "Dataset":
         """Images thresholded once at a fixed ``threshold``: x > threshold -> 1, else 0.

@@ -10,11 +10,15 @@ from .cvae import CVAE
 from .dcgan import DCGAN
 from .gan import GAN
 from .gmm import GMM
+from .ngram import NGram
+from .pixelcnn import PixelCNN
+from .pixelrnn import PixelRNN
 from .vae import VAE
 from .vaegan import VAEGAN
 from .wgan import WGAN, WGANGP
 
-MODELS: dict[str, type[Model]] = {cls.name: cls for cls in (GMM, GAN, VAE, DCGAN, CGAN, WGAN, WGANGP, AE, DAE, CVAE, VAEGAN)}
+MODELS: dict[str, type[Model]] = {cls.name: cls for cls in (GMM, GAN, VAE, DCGAN, CGAN, WGAN, WGANGP, AE, DAE, CVAE, VAEGAN, NGram,
+                                                   PixelCNN, PixelRNN)}
 
 
 def get(name: str) -> type[Model]:
