@@ -35,6 +35,7 @@ TINY: dict[str, dict] = {
     "ngram": {"order": 3, "max_tokens": 12},
     "pixelcnn": {"layers": 2, "channels": 8, "kernel_size": 3},
     "pixelrnn": {"layers": 1, "channels": 8, "kernel_size": 3},
+    "ddpm": {"timesteps": 20, "sampling_steps": 5, "width": 8, "hidden": 16, "layers": 1},
 }
 
 

@@ -23,7 +23,8 @@ NAMES = sorted(MODELS)
 # refuse one with a GenlabError (a text model cannot take images).
 SUPPORTS = {"gan": ("ring8", "digits"), "vae": ("ring8", "digits"), "gmm": ("ring8", "digits"),
             "ae": ("ring8", "digits"), "dae": ("ring8", "digits"), "cvae": ("digits",),
-            "vaegan": ("ring8", "digits"), "pixelcnn": ("digits",), "pixelrnn": ("digits",)}
+            "vaegan": ("ring8", "digits"), "pixelcnn": ("digits",), "pixelrnn": ("digits",),
+            "ddpm": ("ring8", "digits")}
 # Text models also run on a small real text (refusing ring8 and digits); their samples are strings.
 TEXT_MODELS = ("ngram",)
 CASES = [(name, spec) for name in NAMES for spec in ("ring8", "digits")] + [(name, "kjv") for name in TEXT_MODELS]

@@ -65,7 +65,8 @@ def cmd_train(args) -> int:
             print(json.dumps(result, indent=2))
             return 0
     quality = ", ".join(f"{k} {v}" for k, v in result.quality.items())
-    print(f"trained {result.model_name} on {result.data_name}: {result.steps} steps in {result.seconds:.1f} s"
+    work = f"{result.steps} steps in" if result.steps else "fitted in"  # closed-form fits (ngram counts) take no steps
+    print(f"trained {result.model_name} on {result.data_name}: {work} {result.seconds:.1f} s"
           + (f"; {quality}" if quality else ""))
     print(f"results in {result.run_dir}")
     return 0
@@ -92,8 +93,11 @@ def cmd_sample(args) -> int:
     is_text = getattr(model, "data_kind", None) == "text"  # samples are strings
     if (out.suffix == ".txt") != is_text:
         raise ConfigError(f"{model.name} samples go to " + ("FILE.txt" if is_text else "FILE.png or FILE.npz"))
-    if text_settings and not is_text:
-        raise ConfigError(f"--prompt and --set are for text models; {model.name} takes neither")
+    takes_sets = is_text or bool(getattr(model, "sampling_settings", ()))  # e.g. ddpm's sampler, eta
+    if args.prompt is not None and not is_text:
+        raise ConfigError(f"--prompt is for text models; {model.name} takes none")
+    if text_settings and not takes_sets:
+        raise ConfigError(f"--set is for models with sampling settings (text models, ddpm); {model.name} takes none")
     generator = torch.Generator().manual_seed(args.seed)
     with torch.no_grad():
         x = model.sample(args.n, generator=generator, **text_settings)
@@ -185,8 +189,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--prompt", metavar="TEXT", help="text models: the text every sample continues")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                   help="text models: a sampling setting (max_tokens, temperature, top_k, top_p, "
-                        "repetition_penalty, no_repeat_ngram); repeatable")
+                   help="a sampling setting: text models max_tokens, temperature, top_k, top_p, "
+                        "repetition_penalty, no_repeat_ngram; ddpm sampler, sampling_steps, eta, guidance; "
+                        "repeatable")
     p.set_defaults(func=cmd_sample)
 
     p = sub.add_parser("eval", help="score a trained run; writes RUN_DIR/eval.json")

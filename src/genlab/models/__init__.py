@@ -8,6 +8,7 @@ from .base import Model
 from .cgan import CGAN
 from .cvae import CVAE
 from .dcgan import DCGAN
+from .ddpm import DDPM
 from .gan import GAN
 from .gmm import GMM
 from .ngram import NGram
@@ -18,7 +19,7 @@ from .vaegan import VAEGAN
 from .wgan import WGAN, WGANGP
 
 MODELS: dict[str, type[Model]] = {cls.name: cls for cls in (GMM, GAN, VAE, DCGAN, CGAN, WGAN, WGANGP, AE, DAE, CVAE, VAEGAN, NGram,
-                                                   PixelCNN, PixelRNN)}
+                                                   PixelCNN, PixelRNN, DDPM)}
 
 
 def get(name: str) -> type[Model]:

@@ -2,5 +2,6 @@
 
 from .conv import conv_block
 from .mlp import mlp
+from .unet import TimeMLP, UNet
 
-__all__ = ["conv_block", "mlp"]
+__all__ = ["conv_block", "mlp", "TimeMLP", "UNet"]
