@@ -31,6 +31,8 @@ bench: install
 	$(BIN)/python benchmarks/image_metrics.py
 	$(BIN)/python benchmarks/image_gans.py
 	$(BIN)/python benchmarks/pixel_sampling.py
+	$(BIN)/python benchmarks/likelihood.py
+	$(BIN)/python benchmarks/autoencoders.py --grid runs/autoencoders.png
 	$(BIN)/python benchmarks/ddim_speed.py
 	$(PIP) install --quiet -e '.[bench]'
 	$(BIN)/python benchmarks/ngram_nltk.py
