@@ -22,15 +22,14 @@ printed in steps and in CPU minutes of training.
 from __future__ import annotations
 
 import argparse
-import time
 
 import torch
+from common import fit, print_scores
 
 import genlab
 from genlab.evaluation import evaluate
 from genlab.plot import save_image_grid
 from genlab.runs import SPLIT_SEED, TEST_FRACTION
-from genlab.trainer import Trainer, TrainConfig
 
 SHARED = dict(backbone="conv", width=32, latent_dim=16)
 SAMPLERS = {  # label: (model, settings)
@@ -42,32 +41,13 @@ SAMPLERS = {  # label: (model, settings)
 # beta 1, 3,000 steps, 80 % of the cvae's samples were called their class; latent_dim 8 and
 # beta 2 over 6,000 steps, 95 %.
 CVAE = dict(latent_dim=8, beta=2.0)
-SHOWN = ("frechet_distance", "kid", "precision", "recall", "density", "coverage", "inception_score",
-         "classes_hit", "conditional_accuracy")
-
-
-def fit(name: str, settings: dict, train, steps: int, seed: int):
-    torch.manual_seed(seed)
-    model = genlab.create(name, data=train, **settings)
-    begin = time.process_time()
-    Trainer(model, train, TrainConfig(steps=steps, batch_size=64, seed=seed, progress=False,
-                                      monitor=False)).run()
-    return model.eval(), (time.process_time() - begin) / 60
-
-
-def print_scores(title: str, scores: dict) -> None:
-    print(f"\n{title}")
-    print(f"{'metric':<22} {'model':>10} {'real vs real':>13}")
-    for key in SHOWN:
-        if key in scores:
-            model, real = scores[key]["model"], scores[key]["real"]
-            print(f"{key:<22} {model:>10.4g} {real:>13.4g}", flush=True)
+BATCH = 64
 
 
 def samplers(train, test, args) -> None:
     grids = []
     for label, (name, settings) in SAMPLERS.items():
-        model, minutes = fit(name, settings, train, args.steps, args.seed)
+        model, minutes = fit(name, settings, train, steps=args.steps, batch=BATCH, seed=args.seed)
         scores = evaluate(model, train, test, n=1000, metrics=["features", "classes"], seed=args.seed)["scores"]
         print_scores(f"{label} on mnist5k: {args.steps} steps x batch 64, {minutes:.1f} CPU minutes, "
                      f"seed {args.seed}, {settings}", scores)
@@ -82,7 +62,8 @@ def samplers(train, test, args) -> None:
 
 
 def denoise(train, test, args) -> None:
-    model, minutes = fit("dae", dict(SHARED, corruption="gaussian", noise=0.5), train, args.steps, args.seed)
+    model, minutes = fit("dae", dict(SHARED, corruption="gaussian", noise=0.5), train, steps=args.steps,
+                         batch=BATCH, seed=args.seed)
     noisy = test.x + 0.5 * torch.randn(test.x.shape, generator=torch.Generator().manual_seed(args.seed + 1))
     with torch.no_grad():
         denoised = model.denoise(noisy)
@@ -95,7 +76,7 @@ def denoise(train, test, args) -> None:
 
 def cvae(train, test, args) -> None:
     settings = dict(SHARED, likelihood="bernoulli", **CVAE)
-    model, minutes = fit("cvae", settings, train, args.cvae_steps, args.seed)
+    model, minutes = fit("cvae", settings, train, steps=args.cvae_steps, batch=BATCH, seed=args.seed)
     scores = evaluate(model, train, test, n=1000, metrics=["features", "classes"], seed=args.seed)["scores"]
     print_scores(f"cvae on mnist5k: {args.cvae_steps} steps x batch 64, {minutes:.1f} CPU minutes, seed {args.seed}, "
                  f"{settings}", scores)

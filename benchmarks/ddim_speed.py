@@ -29,22 +29,19 @@ import argparse
 import time
 
 import torch
+from common import fit
 
 import genlab
 from genlab.evaluation import evaluate
 from genlab.runs import SPLIT_SEED, TEST_FRACTION
-from genlab.trainer import Trainer, TrainConfig
 
 SETTINGS = dict(timesteps=1000, schedule="linear", prediction="eps", width=32, levels=(1, 2), ema=0.999, lr=1e-3)
-SAMPLERS = {"ddpm (1000 steps)": dict(sampler="ddpm"), "ddim (50 steps, eta 0)": dict(sampler="ddim", sampling_steps=50)}
+SAMPLERS = {"ddpm (1000 steps)": dict(sampler="ddpm"),
+            "ddim (50 steps, eta 0)": dict(sampler="ddim", sampling_steps=50)}
 
 
 def train(data, steps: int, seed: int, **extra):
-    torch.manual_seed(seed)
-    model = genlab.create("ddpm", data=data, **SETTINGS, **extra)
-    begin = time.process_time()
-    Trainer(model, data, TrainConfig(steps=steps, batch_size=128, seed=seed, progress=False, monitor=False)).run()
-    return model.eval(), (time.process_time() - begin) / 60
+    return fit("ddpm", {**SETTINGS, **extra}, data, steps=steps, batch=128, seed=seed)
 
 
 def compare_samplers(model, train_data, test_data, n: int, seed: int) -> None:

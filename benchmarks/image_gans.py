@@ -14,31 +14,25 @@ process (one torch thread).
 from __future__ import annotations
 
 import argparse
-import time
 
 import torch
+from common import fit, print_scores
 
 import genlab
 from genlab.evaluation import evaluate
 from genlab.runs import SPLIT_SEED, TEST_FRACTION
-from genlab.trainer import Trainer, TrainConfig
 
 MODELS = {  # label: (model name, settings)
     "dcgan": ("dcgan", dict(width=32, latent_dim=100)),
     "cgan (conv, projection)": ("cgan", dict(backbone="conv", discriminator="projection", width=32,
                                              latent_dim=100)),
 }
-SHOWN = ("frechet_distance", "kid", "precision", "recall", "density", "coverage", "inception_score",
-         "classes_hit", "conditional_accuracy")
 
 
 def train_and_score(label: str, steps: int, seed: int, train, test) -> tuple[dict, float]:
     name, settings = MODELS[label]
-    torch.manual_seed(seed)
-    model = genlab.create(name, data=train, **settings)
-    begin = time.process_time()
-    Trainer(model, train, TrainConfig(steps=steps, batch_size=128, seed=seed, progress=False)).run()
-    minutes = (time.process_time() - begin) / 60
+    # the training monitors (class coverage, small-N Frechet distance) stay on, as in `genlab train`
+    model, minutes = fit(name, settings, train, steps=steps, batch=128, seed=seed, monitor=True)
     return evaluate(model, train, test, n=1000, metrics=["features", "classes"], seed=seed)["scores"], minutes
 
 
@@ -54,12 +48,8 @@ def main() -> None:
         if label.split()[0] not in args.models:
             continue
         scores, minutes = train_and_score(label, args.steps, args.seed, train, test)
-        print(f"\n{label} on mnist5k: {args.steps} steps x batch 128, {minutes:.1f} CPU minutes, seed {args.seed}")
-        print(f"{'metric':<22} {'model':>10} {'real vs real':>13}")
-        for key in SHOWN:
-            if key in scores:
-                model, real = scores[key]["model"], scores[key]["real"]
-                print(f"{key:<22} {model:>10.4g} {real:>13.4g}", flush=True)
+        print_scores(f"{label} on mnist5k: {args.steps} steps x batch 128, {minutes:.1f} CPU minutes, seed {args.seed}",
+                     scores)
 
 
 if __name__ == "__main__":

@@ -29,10 +29,10 @@ import math
 import time
 
 import torch
+from common import cpu_minutes, fit
 
 import genlab
 from genlab.runs import SPLIT_SEED, TEST_FRACTION
-from genlab.trainer import Trainer, TrainConfig
 
 # budgets sized to about 15 CPU minutes (vae) and 20 (pixel models) on one core
 BINARY = {  # label: (model, settings, batch)
@@ -44,19 +44,6 @@ DIGITS = {
     "pixelcnn (gated)": ("pixelcnn", dict(gated=True, layers=4, channels=32, kernel_size=5), 64),
     "pixelrnn (Row LSTM)": ("pixelrnn", dict(layers=2, channels=32, kernel_size=5), 64),
 }
-
-
-def cpu_minutes(begin: float) -> float:
-    return (time.process_time() - begin) / 60
-
-
-def fit(name: str, settings: dict, batch: int, steps: int, train) -> tuple[object, float]:
-    torch.manual_seed(0)
-    model = genlab.create(name, data=train, **settings)
-    begin = time.process_time()
-    Trainer(model, train, TrainConfig(steps=steps, batch_size=batch, seed=0, progress=False,
-                                      monitor=False)).run()
-    return model.eval(), cpu_minutes(begin)
 
 
 def row(label: str, figure: float, steps: str, train_min: str, eval_min: str) -> None:
@@ -74,7 +61,7 @@ def binary_table(args) -> None:
         if name not in args.models:
             continue
         steps = args.vae_steps if name == "vae" else args.pixel_steps
-        model, minutes = fit(name, settings, batch, steps, train)
+        model, minutes = fit(name, settings, train, steps=steps, batch=batch, seed=0)
         begin = time.process_time()
         with torch.no_grad():
             if name == "vae":
@@ -99,7 +86,7 @@ def digits_table(args) -> None:
     for label, (name, settings, batch) in DIGITS.items():
         if name not in args.models:
             continue
-        model, minutes = fit(name, settings, batch, args.digits_steps, train)
+        model, minutes = fit(name, settings, train, steps=args.digits_steps, batch=batch, seed=0)
         begin = time.process_time()
         with torch.no_grad():
             bpd = model.evaluate(test)["bits_per_dim"]

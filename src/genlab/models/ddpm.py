@@ -187,11 +187,11 @@ class Diffusion:
     def split(self, out: torch.Tensor, x_t: torch.Tensor, t: torch.Tensor,
               prediction: str) -> tuple[torch.Tensor, torch.Tensor]:
         """(x0, eps) implied by a network output of the given ``prediction`` type."""
-        ab = self.at(self.alpha_bar, t, x_t)
         if prediction == "eps":
             return self.x0_from_eps(x_t, t, out), out
         if prediction == "x0":
             return out, self.eps_from_x0(x_t, t, out)
+        ab = self.at(self.alpha_bar, t, x_t)
         return ab.sqrt() * x_t - (1 - ab).sqrt() * out, (1 - ab).sqrt() * x_t + ab.sqrt() * out
 
     def x0_from_eps(self, x_t: torch.Tensor, t: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
@@ -374,8 +374,8 @@ class DDPM(Model):
                 x0, eps = process.split(net(x_t, t, y), x_t, t, prediction)
             else:  # conditional and null-class outputs in one batch (Ho & Salimans 2022, eq. 6)
                 null = torch.full_like(y, self.config.num_classes)
-                both = net(torch.cat([x_t, x_t]), torch.cat([t, t]), torch.cat([y, null]))
-                eps_c, eps_u = process.split(both, torch.cat([x_t, x_t]), torch.cat([t, t]), prediction)[1].chunk(2)
+                x_2, t_2 = torch.cat([x_t, x_t]), torch.cat([t, t])
+                eps_c, eps_u = process.split(net(x_2, t_2, torch.cat([y, null])), x_2, t_2, prediction)[1].chunk(2)
                 eps = (1 + guidance) * eps_c - guidance * eps_u
                 x0 = process.x0_from_eps(x_t, t, eps)
             if self.is_image:
