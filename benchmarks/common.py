@@ -22,13 +22,13 @@ def cpu_minutes(begin: float) -> float:
     return (time.process_time() - begin) / 60
 
 
-def fit(name: str, settings: dict, data, *, steps: int, batch: int, seed: int, monitor: bool = False):
-    """A fresh ``name`` (seeded) trained on ``data``: (the model in eval mode, CPU minutes of training)."""
+def fit(name: str, settings: dict, data, *, steps: int, batch: int, seed: int):
+    """A fresh ``name`` (seeded) trained on ``data``: (the model in eval mode, CPU minutes of
+    training, without the monitors that ``genlab train`` logs)."""
     torch.manual_seed(seed)
     model = genlab.create(name, data=data, **settings)
     begin = time.process_time()
-    Trainer(model, data, TrainConfig(steps=steps, batch_size=batch, seed=seed, progress=False,
-                                     monitor=monitor)).run()
+    Trainer(model, data, TrainConfig(steps=steps, batch_size=batch, seed=seed, progress=False)).run()
     return model.eval(), cpu_minutes(begin)
 
 

@@ -71,6 +71,10 @@ from .base import Model, standard_normal
 from .cgan import CGAN
 
 SAMPLING_SETTINGS = ("sampler", "sampling_steps", "eta", "guidance")
+# images denoised at once when sampling: on a CPU, a batch of 1,000 28x28 images through the
+# U-Net spends about as long in the kernel (allocating and freeing its large activations) as in
+# the network; chunks of 256 cut that to a fifth, and bound the memory for any n
+SAMPLE_CHUNK = 256
 
 
 @dataclass
@@ -403,14 +407,20 @@ class DDPM(Model):
         else:
             self._check_labels(n, labels)
             y = None
-        x = standard_normal((n, *cfg.data_shape), generator, self.device)   # x_T
-        denoise = self.denoiser(y, cfg.guidance)
-        if cfg.sampler == "ddpm":
-            x = ddpm_sampler(denoise, self.process, x, generator=generator, progress=progress)
-        else:
-            x = ddim_sampler(denoise, self.process, x, generator=generator, progress=progress,
-                             steps=cfg.sampling_steps, eta=cfg.eta)
-        return self.to_data(x)
+        starts = range(0, n, SAMPLE_CHUNK)
+        out = []
+        for c, start in enumerate(starts):  # chunk by chunk: each from its x_T to x_0
+            size = min(SAMPLE_CHUNK, n - start)
+            x = standard_normal((size, *cfg.data_shape), generator, self.device)   # x_T
+            denoise = self.denoiser(None if y is None else y[start:start + size], cfg.guidance)
+            step = None if progress is None else (lambda k, total, c=c: progress(c * total + k, len(starts) * total))
+            if cfg.sampler == "ddpm":
+                x = ddpm_sampler(denoise, self.process, x, generator=generator, progress=step)
+            else:
+                x = ddim_sampler(denoise, self.process, x, generator=generator, progress=step,
+                                 steps=cfg.sampling_steps, eta=cfg.eta)
+            out.append(self.to_data(x))
+        return torch.cat(out)
 
     # --- likelihood ------------------------------------------------------------------------------------
 
