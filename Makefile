@@ -33,7 +33,7 @@ bench: install
 	$(BIN)/python benchmarks/pixel_sampling.py
 	$(BIN)/python benchmarks/likelihood.py
 	$(BIN)/python benchmarks/autoencoders.py --grid runs/autoencoders.png
-	$(BIN)/python benchmarks/ddim_speed.py
+	$(BIN)/python benchmarks/ddim_speed.py --guidance 0 1 3
 	$(PIP) install --quiet -e '.[bench]'
 	$(BIN)/python benchmarks/ngram_nltk.py
 
