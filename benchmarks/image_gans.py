@@ -24,7 +24,9 @@ from genlab.evaluation import evaluate
 from genlab.runs import SPLIT_SEED, TEST_FRACTION
 
 MODELS = {  # label: (model name, settings, batch, default steps)
-    "dcgan": ("dcgan", dict(width=32, latent_dim=100), 128, 3000),
+    # batch 64 and lr 5e-4 rather than the paper's 128 and 2e-4: at 14 CPU minutes, Frechet
+    # distance 0.72 and Inception-style score 7.1, where the paper's settings reached 1.3 and 6.3
+    "dcgan": ("dcgan", dict(width=32, latent_dim=100, lr=5e-4), 64, 7000),
     "cgan (conv, projection)": ("cgan", dict(backbone="conv", discriminator="projection", width=32,
                                              latent_dim=100), 128, 3000),
     # the diffusion family beside them (issue 7): a U-Net at half the default width, which costs

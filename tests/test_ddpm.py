@@ -180,6 +180,25 @@ def test_ema_samples_and_warms_up(ring8):
     assert not hasattr(genlab.create("ddpm", ema=0.0), "net_ema")
 
 
+def test_sampling_in_chunks_keeps_labels_order_and_progress(monkeypatch, digits_split):
+    """Large n is denoised SAMPLE_CHUNK images at a time: each chunk's denoiser gets its own
+    slice of the labels, the progress callback counts once through every step of every chunk."""
+    import genlab.models.ddpm as ddpm
+
+    monkeypatch.setattr(ddpm, "SAMPLE_CHUNK", 4)
+    model = genlab.create("ddpm", data=digits_split[0], conditional=True, timesteps=20, sampling_steps=5,
+                          width=8, levels=(1,), ema=0.0).eval()
+    seen, ticks = [], []
+    denoiser = model.denoiser
+    monkeypatch.setattr(model, "denoiser", lambda y, guidance: seen.append(y.tolist()) or denoiser(y, guidance))
+    labels = torch.tensor([3, 1, 4, 1, 5, 9, 2, 6, 5, 3])
+    x = model.sample(10, labels=labels, progress=lambda done, total: ticks.append((done, total)))
+    assert x.shape == (10, 1, 8, 8) and seen == [[3, 1, 4, 1], [5, 9, 2, 6], [5, 3]]
+    assert ticks == [(k, 15) for k in range(1, 16)]
+    again = model.sample(10, labels=labels, generator=torch.Generator().manual_seed(1))
+    assert torch.equal(again, model.sample(10, labels=labels, generator=torch.Generator().manual_seed(1)))
+
+
 # --- classifier-free guidance ------------------------------------------------------------------------------
 
 def test_guidance_is_the_papers_combination_and_w0_is_the_conditional_prediction(digits_split):
