@@ -7,9 +7,15 @@ distance, KID, precision/recall (k = 3), density/coverage, Inception-style score
 hit and, for the conditional model, the fraction of samples drawn for class c that the
 classifier calls c. The budget is printed in steps and in CPU minutes of the training
 process (one torch thread). ``ddpm`` is left out unless asked for: its training alone takes
-about 17 CPU minutes.
+about 16 CPU minutes.
 
     python benchmarks/image_gans.py [--models dcgan cgan ddpm] [--steps N] [--seed 0]
+
+Seen (2026-12-01, a busy 2-core machine; model / real vs real): dcgan, 7,000 steps in 13.9 CPU
+minutes: FD 0.635 / 0.180, precision 0.854 / 0.907, recall 0.907 / 0.900, Inception-style
+score 7.09 / 9.00, 10 classes hit. cgan, 3,000 steps in 10.4: FD 0.247, score 9.07, 98.2 %
+of samples called their class. ddpm, 2,500 steps in 15.5: FD 9.16, precision 0.688, recall
+0.885, score 5.34, 10 classes.
 """
 
 from __future__ import annotations
@@ -24,8 +30,8 @@ from genlab.evaluation import evaluate
 from genlab.runs import SPLIT_SEED, TEST_FRACTION
 
 MODELS = {  # label: (model name, settings, batch, default steps)
-    # batch 64 and lr 5e-4 rather than the paper's 128 and 2e-4: at 14 CPU minutes, Frechet
-    # distance 0.72 and Inception-style score 7.1, where the paper's settings reached 1.3 and 6.3
+    # batch 64 and lr 5e-4 rather than the paper's 128 and 2e-4, which reached Frechet distance
+    # 1.3 and Inception-style score 6.3 in 12 CPU minutes
     "dcgan": ("dcgan", dict(width=32, latent_dim=100, lr=5e-4), 64, 7000),
     "cgan (conv, projection)": ("cgan", dict(backbone="conv", discriminator="projection", width=32,
                                              latent_dim=100), 128, 3000),

@@ -13,11 +13,12 @@ The budget is stated with the table: published figures come from far longer runs
 ``--jobs`` trains that many runs at once in separate processes (one torch thread each);
 CPU minutes are measured inside each run, so they do not depend on it.
 
-Seen with ``--steps 4000 --seeds 3`` (2026-12-01; modes, % HQ, reverse KL, CPU min/run):
-ring8 gan minimax 8.00 / 89.7 / 0.01 / 0.4, non-saturating 7.33 / 61.5 / 0.46 / 0.4, wgan
-7.33 / 13.7 / 0.49 / 1.3, wgan-gp 8.00 / 55.4 / 0.05 / 4.9; grid25 gan minimax 22.33 /
-18.4 / 0.81 / 0.5, non-saturating 21.33 / 22.6 / 0.76 / 0.5, wgan 16.33 / 1.9 / 0.76 / 1.5,
-wgan-gp 24.33 / 10.0 / 0.52 / 5.2.
+Seen with the default budgets and 3 seeds (2026-12-01; steps, modes, % HQ, reverse KL, CPU
+min/run): ring8 gan minimax 16,000 / 8.00 / 90.0 / 0.06 / 1.8, non-saturating 16,000 / 8.00 /
+94.9 / 0.14 / 1.6, wgan 16,000 / 8.00 / 43.8 / 0.21 / 4.9, wgan-gp 4,000 / 8.00 / 55.4 / 0.05
+/ 4.9, ddpm 4,000 / 8.00 / 71.3 / 0.00 / 0.7; grid25 gan minimax 25.00 / 83.0 / 0.07 / 1.6,
+non-saturating 21.33 / 88.5 / 0.35 / 1.7, wgan 16.00 / 2.3 / 0.75 / 4.9, wgan-gp 24.33 / 10.0
+/ 0.52 / 5.2, ddpm 25.00 / 70.9 / 0.01 / 0.6.
 """
 
 from __future__ import annotations
