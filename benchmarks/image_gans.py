@@ -14,7 +14,7 @@ about 16 CPU minutes.
 Seen (2026-12-01, a busy 2-core machine; model / real vs real): dcgan, 7,000 steps in 13.9 CPU
 minutes: FD 0.635 / 0.180, precision 0.854 / 0.907, recall 0.907 / 0.900, Inception-style
 score 7.09 / 9.00, 10 classes hit. cgan, 3,000 steps in 10.4: FD 0.247, score 9.07, 98.2 %
-of samples called their class. ddpm, 2,500 steps in 15.5: FD 9.16, precision 0.688, recall
+of samples called their class. ddpm, 2,500 steps in 14.8: FD 9.16, precision 0.688, recall
 0.885, score 5.34, 10 classes.
 """
 
