@@ -43,8 +43,8 @@ MODELS = {  # label: (model name, settings, batch, default steps)
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--models", nargs="+", default=["dcgan", "cgan"], choices=["dcgan", "cgan", "ddpm"],
-                        help="models to train (default dcgan cgan)")
+    parser.add_argument("--models", nargs="+", default=["dcgan", "cgan"],
+                        choices=[name for name, *_ in MODELS.values()], help="models to train (default dcgan cgan)")
     parser.add_argument("--steps", type=int, default=None, help="steps for every model (default: each its own)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()

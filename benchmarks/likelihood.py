@@ -6,8 +6,8 @@ training mean), the convolutional VAE with a Bernoulli decoder (-ELBO and the IW
 with K importance samples, Burda et al. 2016), gated PixelCNN and Row-LSTM PixelRNN (exact).
 Digits at 17 grey levels: bits/dim of the full-covariance Gaussian mixture (on uniformly
 dequantised data, the better of 5 and 10 components), PixelCNN and PixelRNN (exact, over the
-levels) and the variational bound of DDPM, beside the uniform log2(17). Each row prints its training steps and the CPU minutes
-of training and of evaluation (one torch thread).
+levels) and the variational bound of DDPM, beside the uniform log2(17). Each row prints its
+training steps and the CPU minutes of training and of evaluation (one torch thread).
 
     python benchmarks/likelihood.py [--tasks binary digits] [--models vae pixelcnn pixelrnn ddpm]
         [--iwae-k 1000] [--vae-steps 8000] [--pixel-steps 1100] [--digits-steps 1500]

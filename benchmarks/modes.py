@@ -37,17 +37,18 @@ from genlab.metrics import mode_metrics
 from genlab.trainer import Trainer, TrainConfig
 
 BACKBONE = dict(hidden=128, layers=3, latent_dim=2)
-MODELS = {  # label: (model name, settings beyond the backbone, default steps)
+MODELS = {  # label: (model name, settings, default steps)
     # the shared backbone is cheap (0.1 CPU minutes per 1,000 steps for a GAN): 16,000 steps,
     # with which the GAN rows settle (at 4,000 they covered 21-22 of grid25's modes)
-    "gan minimax": ("gan", dict(loss="minimax", lr=5e-4), 16_000),
-    "gan nonsaturating": ("gan", dict(loss="nonsaturating", lr=5e-4), 16_000),
-    "wgan": ("wgan", dict(lr=5e-5), 16_000),
+    "gan minimax": ("gan", dict(BACKBONE, loss="minimax", lr=5e-4), 16_000),
+    "gan nonsaturating": ("gan", dict(BACKBONE, loss="nonsaturating", lr=5e-4), 16_000),
+    "wgan": ("wgan", dict(BACKBONE, lr=5e-5), 16_000),
     # lambda 0.1 and betas (0.5, 0.9) as in Gulrajani et al.'s code for their 2-D toys (10 is
     # for images); lr 3e-4 rather than their 1e-4 to fit a CPU budget; a wider net and an
     # 8-d latent: with the shared backbone it covered 19-22 of grid25's modes at 2,000 steps,
     # with these 23-25
-    "wgan-gp": ("wgan-gp", dict(lr=3e-4, beta1=0.5, beta2=0.9, gp_weight=0.1, hidden=256, latent_dim=8), 4_000),
+    "wgan-gp": ("wgan-gp", dict(BACKBONE, lr=3e-4, beta1=0.5, beta2=0.9, gp_weight=0.1, hidden=256, latent_dim=8),
+                4_000),
     # the diffusion family beside them (issue 7): a residual MLP with time embedding, T = 1000,
     # linear schedule, eps-prediction, sampled by DDIM over 50 steps from its EMA weights
     "ddpm (ddim 50)": ("ddpm", dict(hidden=256, layers=3), 4_000),
@@ -67,8 +68,7 @@ def run(data: str, label: str, seed: int, steps: int) -> dict:
     train = load_dataset(data).split(0.2, seed=0)[0]
     name, settings, _ = MODELS[label]
     torch.manual_seed(seed)
-    backbone = {} if name == "ddpm" else BACKBONE
-    model = genlab.create(name, data=train, **{**backbone, **settings})
+    model = genlab.create(name, data=train, **settings)
     Trainer(model, train, TrainConfig(steps=steps, batch_size=256, seed=seed, progress=False)).run()
     model.eval()
     with torch.no_grad():

@@ -243,6 +243,11 @@ def ddpm_sampler(denoise: Denoiser, process: Diffusion, x: torch.Tensor, *,
     return x
 
 
+def chunk_progress(progress: Progress, chunk: int, chunks: int) -> Progress:
+    """A sampler's (done, total) for chunk ``chunk`` of ``chunks`` as a count through all of them."""
+    return lambda done, total: progress(chunk * total + done, chunks * total)
+
+
 def ddim_timesteps(timesteps: int, steps: int) -> list[int]:
     """``steps`` evenly spaced indices out of T, from T - 1 down (stride T / steps)."""
     check(1 <= steps <= timesteps, f"ddim steps must lie in 1..{timesteps} (the model's timesteps), got {steps}")
@@ -409,18 +414,22 @@ class DDPM(Model):
             y = None
         starts = range(0, n, SAMPLE_CHUNK)
         out = []
-        for c, start in enumerate(starts):  # chunk by chunk: each from its x_T to x_0
+        for c, start in enumerate(starts):  # chunk by chunk, each from its own x_T to x_0
             size = min(SAMPLE_CHUNK, n - start)
+            y_c = None if y is None else y[start:start + size]
             x = standard_normal((size, *cfg.data_shape), generator, self.device)   # x_T
-            denoise = self.denoiser(None if y is None else y[start:start + size], cfg.guidance)
-            step = None if progress is None else (lambda k, total, c=c: progress(c * total + k, len(starts) * total))
-            if cfg.sampler == "ddpm":
-                x = ddpm_sampler(denoise, self.process, x, generator=generator, progress=step)
-            else:
-                x = ddim_sampler(denoise, self.process, x, generator=generator, progress=step,
-                                 steps=cfg.sampling_steps, eta=cfg.eta)
-            out.append(self.to_data(x))
+            step = None if progress is None else chunk_progress(progress, c, len(starts))
+            out.append(self.to_data(self.reverse(x, y_c, cfg, generator, step)))
         return torch.cat(out)
+
+    def reverse(self, x: torch.Tensor, y: torch.Tensor | None, cfg: DDPMConfig,
+                generator: torch.Generator | None, progress: Progress | None) -> torch.Tensor:
+        """x_T -> x_0 in the network's space by the sampler ``cfg`` names."""
+        denoise = self.denoiser(y, cfg.guidance)
+        if cfg.sampler == "ddpm":
+            return ddpm_sampler(denoise, self.process, x, generator=generator, progress=progress)
+        return ddim_sampler(denoise, self.process, x, generator=generator, progress=progress,
+                            steps=cfg.sampling_steps, eta=cfg.eta)
 
     # --- likelihood ------------------------------------------------------------------------------------
 
