@@ -36,6 +36,8 @@ TINY: dict[str, dict] = {
     "pixelcnn": {"layers": 2, "channels": 8, "kernel_size": 3},
     "pixelrnn": {"layers": 1, "channels": 8, "kernel_size": 3},
     "ddpm": {"timesteps": 20, "sampling_steps": 5, "width": 8, "hidden": 16, "layers": 1},
+    "dann": {"hidden": 16, "layers": 1, "width": 4, "feature_dim": 8},
+    "cyclegan": {"width": 4, "d_width": 4, "res_blocks": 1, "pool_size": 4},
 }
 
 

@@ -14,6 +14,7 @@ import genlab
 from genlab.config import from_dict, to_dict
 from genlab.errors import GenlabError
 from genlab.models import MODELS
+from genlab.trainer import Trainer, TrainConfig
 from conftest import fit_briefly, is_sgd, same_state, tiny
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -27,12 +28,18 @@ SUPPORTS = {"gan": ("ring8", "digits"), "vae": ("ring8", "digits"), "gmm": ("rin
             "ddpm": ("ring8", "digits")}
 # Text models also run on a small real text (refusing ring8 and digits); their samples are strings.
 TEXT_MODELS = ("ngram",)
-CASES = [(name, spec) for name in NAMES for spec in ("ring8", "digits")] + [(name, "kjv") for name in TEXT_MODELS]
+# Models of two domains refuse one dataset and run on pairs: points and 8x8 images.
+DOMAIN_MODELS = {"dann": ("moons-rotated", "digits-inverted"), "cyclegan": ("digits-inverted",)}
+SUPPORTS.update(DOMAIN_MODELS)
+CASES = ([(name, spec) for name in NAMES for spec in ("ring8", "digits")] + [(name, "kjv") for name in TEXT_MODELS]
+         + [(name, spec) for name, specs in DOMAIN_MODELS.items() for spec in specs])
 
 
 @pytest.fixture(scope="module")
 def datasets(ring8, digits):
-    return {"ring8": ring8, "digits": digits, "kjv": genlab.load_dataset("kjv", n=30, seed=0)}
+    return {"ring8": ring8, "digits": digits, "kjv": genlab.load_dataset("kjv", n=30, seed=0),
+            "moons-rotated": genlab.load_dataset("moons-rotated", n=400, seed=0),
+            "digits-inverted": genlab.load_dataset("digits-inverted", n=400, seed=0)}
 
 
 def build(name, data):
@@ -90,8 +97,7 @@ def test_trains_with_finite_losses_and_gradients_or_fits(case):
     model.train()
     optimizers = model.optimizers()
     torch.manual_seed(1)
-    x = data.x[torch.randint(len(data), (32,))]
-    y = None if data.y is None else data.y[:32]
+    x, y = Trainer(model, data, TrainConfig(batch_size=32, progress=False)).batch()
     for phase in model.phases():
         assert phase.optimizer in optimizers
         model.zero_grad(set_to_none=True)
@@ -124,8 +130,13 @@ def test_training_is_seeded(case):
 
 # --- sampling --------------------------------------------------------------------------------------------
 
-def draw(model, n=7, seed=0):
+def draw(model, n=7, seed=0, data=None):
+    """``n`` samples; for models of two domains, which do not sample, their output on the
+    first ``n`` examples of domain A: translations (cyclegan) or class probabilities (dann)."""
     with torch.no_grad():
+        if model.two_domains:
+            x = data.part("a").x[:n]
+            return model.translate(x) if hasattr(model, "translate") else model.predict_proba(x)
         return model.sample(n, generator=torch.Generator().manual_seed(seed))
 
 
@@ -136,7 +147,13 @@ def same_samples(a, b) -> bool:
 
 def test_sample_shape_dtype_finite(case):
     name, data, model = case
-    x = draw(model)
+    x = draw(model, data=data)
+    if model.two_domains:  # no noise to sample from: sample() says what to use instead
+        with pytest.raises(GenlabError, match="translate|predict"):
+            model.sample(7)
+        expected = data.shape if hasattr(model, "translate") else (model.config.num_classes,)
+        assert x.shape == (7, *expected) and torch.isfinite(x).all()
+        return
     if data.kind == "text":
         assert len(x) == 7 and all(isinstance(s, str) and s.strip() for s in x), x
         return
@@ -147,19 +164,22 @@ def test_sample_shape_dtype_finite(case):
 
 def test_image_samples_lie_in_the_unit_interval(case):
     name, data, model = case
-    if data.kind != "image":
-        pytest.skip(f"{data.kind} samples are not images")
-    x = draw(model, n=200)
+    if data.kind != "image" or (model.two_domains and not hasattr(model, "translate")):
+        pytest.skip(f"{name} on {data.name} gives no images")
+    x = draw(model, n=200, data=data)
     assert x.min() >= 0 and x.max() <= 1, (x.min().item(), x.max().item())
 
 
 def test_sampling_is_seeded_and_leaves_the_global_rng_alone(case):
     name, data, model = case
     state = torch.get_rng_state()
-    a, b, c = draw(model, seed=0), draw(model, seed=0), draw(model, seed=1)
+    a, b, c = draw(model, seed=0, data=data), draw(model, seed=0, data=data), draw(model, seed=1, data=data)
     assert torch.equal(torch.get_rng_state(), state)
     assert same_samples(a, b)
-    assert not same_samples(a, c)
+    if model.two_domains:  # translation and prediction are deterministic functions of their input
+        assert same_samples(a, c)
+    else:
+        assert not same_samples(a, c)
 
 
 # --- saving ------------------------------------------------------------------------------------------------
@@ -170,7 +190,7 @@ def test_save_load_round_trip(case, tmp_path):
     loaded = genlab.load(tmp_path).eval()
     assert type(loaded) is type(model) and loaded.config == model.config
     assert same_state(model, loaded)
-    assert same_samples(draw(model), draw(loaded))
+    assert same_samples(draw(model, data=data), draw(loaded, data=data))
 
 
 def test_config_dict_round_trip(case):

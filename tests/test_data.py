@@ -144,7 +144,9 @@ def test_describe_and_to():
 
 
 def test_registry_and_unknown_names():
-    assert set(DATASETS) == {"ring8", "grid25", "swissroll", "moons", "circles", "digits", "mnist5k", "kjv"}
+    assert set(DATASETS) == {"ring8", "grid25", "swissroll", "moons", "circles", "digits", "mnist5k", "kjv",
+                             "mnist5k-inverted", "mnist5k-dilated", "mnist5k-rotated", "digits-mnist5k",
+                             "moons-rotated"}
     assert all(isinstance(v, str) and "\n" not in v for v in DATASETS.values())
     assert all(name in describe_datasets() for name in DATASETS)
     msg = assert_one_line_error(lambda: load_dataset("ring9"), "ring9", "ring8", "digits", "npz:PATH")

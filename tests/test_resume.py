@@ -86,12 +86,15 @@ def config(steps, **overrides):
     return TrainConfig(**{**values, **overrides})
 
 
-@pytest.mark.parametrize("name", ["gan", "vae"])
-def test_trainer_resume_is_exact(tmp_path, ring8, name):
-    straight = Trainer(make(name, ring8), ring8, config(60), tmp_path / "a").run()
-    Trainer(make(name, ring8), ring8, config(30), tmp_path / "b").run()
+@pytest.mark.parametrize("name,spec", [("gan", "ring8"), ("vae", "ring8"), ("dann", "moons-rotated"),
+                                       ("cyclegan", "digits-inverted")])
+def test_trainer_resume_is_exact(tmp_path, ring8, name, spec):
+    """Two-domain models too: dann's step count (its schedules) and cyclegan's image pools resume."""
+    data = ring8 if spec == "ring8" else genlab.load_dataset(spec, n=300)
+    straight = Trainer(make(name, data), data, config(60), tmp_path / "a").run()
+    Trainer(make(name, data), data, config(30), tmp_path / "b").run()
     torch.manual_seed(1234)  # resume must restore the RNG, not inherit the caller's
-    resumed = Trainer(make(name, ring8, seed=99), ring8, config(60), tmp_path / "b").run(resume=True)
+    resumed = Trainer(make(name, data, seed=99), data, config(60), tmp_path / "b").run(resume=True)
     assert same_state(straight, resumed)
     assert [r["step"] for r in metrics(tmp_path / "b")] == [10, 20, 30, 40, 50, 60]
     assert without_seconds(metrics(tmp_path / "a")) == without_seconds(metrics(tmp_path / "b"))

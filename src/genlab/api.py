@@ -10,9 +10,22 @@ from .models import Model, get
 
 def data_config(cls: type[Model], data) -> dict:
     """Config values a model takes from its data: shape, intensity levels, classes."""
+    check_domains(cls, data)
     names = {f.name for f in dataclasses.fields(cls.Config)}
     values = {"data_shape": tuple(data.shape), "n_bins": data.n_bins or 0, "num_classes": data.num_classes}
     return {k: v for k, v in values.items() if k in names}
+
+
+def check_domains(cls: type[Model], data) -> None:
+    """Two-domain models need two-domain data, and the other models one dataset."""
+    from .errors import DataError
+
+    paired = getattr(data, "domain", None) is not None
+    if cls.two_domains and not paired:
+        raise DataError(f"{cls.name} needs two domains (A and B), and {data.name} is one dataset: use a pair "
+                        f"such as mnist5k-inverted, digits-mnist5k, moons-rotated or pair:A+B")
+    if paired and not cls.two_domains:
+        raise DataError(f"{data.name} holds two domains, for cyclegan and dann; {cls.name} trains on one dataset")
 
 
 def create(name: str, data=None, **config) -> Model:

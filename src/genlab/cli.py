@@ -13,6 +13,7 @@ from pathlib import Path
 def cmd_list(args) -> int:
     from .config import describe
     from .data import DATASETS
+    from .data.domains import PAIR_FORM
     from .models import MODELS, get
 
     if args.model:
@@ -25,11 +26,14 @@ def cmd_list(args) -> int:
     print("models:")
     for name, cls in sorted(MODELS.items()):
         print(f"  {name:<10} {first_line(sys.modules[cls.__module__].__doc__)}")
-    print("datasets:")
+    print("datasets (pairs of domains, for cyclegan and dann, after the single datasets):")
+    width = max(map(len, DATASETS))
     for name, text in DATASETS.items():
-        print(f"  {name:<10} {text}")
-    print("  PATH       a folder of images, an .npz file (x, optional y) or idx:IMAGES[,LABELS]")
-    print("  text:PATH  a plain UTF-8 text file (for ngram)")
+        print(f"  {name:<{width}} {text}")
+    print(f"  {'PATH':<{width}} a folder of images, an .npz file (x, optional y) or idx:IMAGES[,LABELS]")
+    print(f"  {'text:PATH':<{width}} a plain UTF-8 text file (for ngram)")
+    for form, text in PAIR_FORM.items():
+        print(f"  {form}  {text}: ,size=S resizes, ,channels=C converts grey and colour")
     return 0
 
 
@@ -88,7 +92,7 @@ def cmd_sample(args) -> int:
     if out.suffix not in (".png", ".npz", ".txt"):
         raise ConfigError(f"--out must end in .png, .npz or .txt (text models), got {out.name}")
     text_settings = {**parse_sets(args.set), **({"prompt": args.prompt} if args.prompt is not None else {})}
-    model, _ = load_run(args.run_dir)
+    model, record = load_run(args.run_dir)
     model.eval()
     is_text = getattr(model, "data_kind", None) == "text"  # samples are strings
     if (out.suffix == ".txt") != is_text:
@@ -99,6 +103,8 @@ def cmd_sample(args) -> int:
     if text_settings and not takes_sets:
         raise ConfigError(f"--set is for models with sampling settings (text models, ddpm); {model.name} takes none")
     generator = torch.Generator().manual_seed(args.seed)
+    if hasattr(model, "translate"):
+        return translate_run(model, record, args.n, out)
     with torch.no_grad():
         x = model.sample(args.n, generator=generator, **text_settings)
     if is_text:
@@ -112,6 +118,37 @@ def cmd_sample(args) -> int:
 
         atomic_write(out, write)
     print(f"{args.n} samples written to {out}")
+    return 0
+
+
+def translate_run(model, record, n: int, out: Path) -> int:
+    """``genlab sample`` for a translation model: the first ``n`` held-out images of domain A,
+    translated to B; a PNG shows rows of inputs, translations and translations back."""
+    import numpy as np
+    import torch
+
+    from .errors import DataError
+    from .io import atomic_write
+    from .plot import save_image_grid
+    from .runs import run_data
+
+    if record is None:
+        raise DataError(f"{model.name} translates the held-out images of its run: sample a run directory "
+                        f"made by `genlab train`")
+    a = run_data(record)[1].part("a").x[:n]
+    with torch.no_grad():
+        there, back = (t.cpu() for t in model.cycle(a, "a2b"))
+    if out.suffix == ".png":
+        rows = 8
+        blocks = [torch.cat([x[i:i + rows] for x in (a, there, back)]) for i in range(0, len(a), rows)]
+        save_image_grid(torch.cat(blocks), out, nrow=rows)
+    else:
+        def write(tmp: str) -> None:
+            with open(tmp, "wb") as f:
+                np.savez(f, x=there.numpy(), source=a.numpy())
+
+        atomic_write(out, write)
+    print(f"{len(a)} held-out images of domain A translated to B, written to {out}")
     return 0
 
 

@@ -26,7 +26,11 @@ METRICS = {
     "features": "Frechet distance, KID, precision/recall (k=3), density/coverage (k=5) on genlab features",
     "classes": "Inception-style score and class coverage from the genlab classifier; for class-conditional "
                "models, the accuracy of the classifier on samples drawn for each class",
+    "translation": "two-domain images (cyclegan): labels kept by translation, Frechet distance to the target "
+                   "domain before and after translation, cycle error",
+    "adaptation": "two-domain data (dann): held-out accuracy on the source and the target domain",
 }
+DOMAIN_METRICS = ("translation", "adaptation")
 LABELLED = ("features", "classes")
 DEFAULT_N = {"points": 2_500, "image": 1_000, "text": 100}
 IWAE_K = 1_000
@@ -34,6 +38,8 @@ IWAE_K = 1_000
 
 def default_metrics(model, data) -> list[str]:
     """The metrics that fit ``data`` (and ``model``, for likelihood)."""
+    if data.domain is not None:
+        return ["translation" if hasattr(model, "translate") else "adaptation"]
     if data.kind == "points":
         names = (["modes"] if data.modes is not None else []) + ["wasserstein", "mmd"]
     else:
@@ -53,6 +59,9 @@ def check_metrics(names: list[str], data) -> None:
     unknown = [m for m in names if m not in METRICS]
     if unknown:
         raise ConfigError(f"unknown metric {unknown[0]!r}; valid metrics: {', '.join(METRICS)}")
+    if (data.domain is not None) != all(m in DOMAIN_METRICS for m in names):
+        raise DataError(f"metrics {', '.join(DOMAIN_METRICS)} are for two-domain data, and only they are: "
+                        f"{data.name} {'holds' if data.domain is not None else 'does not hold'} two domains")
     for name in names:
         if name in LABELLED and data.y is None:
             raise DataError(f"metric {name!r} needs labelled data (it trains a classifier); {data.name} has no labels")
@@ -79,6 +88,8 @@ def evaluate(model_or_samples, train, test=None, *, n: int | None = None, metric
     model = None if isinstance(model_or_samples, torch.Tensor) else model_or_samples
     names = list(metrics) if metrics else default_metrics(model, train)
     check_metrics(names, train)
+    if train.domain is not None:
+        return _domain_scores(model, names, train, test, n, seed, cache_dir)
     if "likelihood" in names and model is None:
         raise ConfigError("metric 'likelihood' needs a model, not samples")
     if iwae_k < 1:
@@ -96,6 +107,28 @@ def evaluate(model_or_samples, train, test=None, *, n: int | None = None, metric
         scores.update(_image_scores(names, fake, train, test, n, seed, cache_dir, protocol, labels))
     if "likelihood" in names:
         scores.update(_likelihood(model, test, iwae_k, protocol))
+    return {"scores": scores, "protocol": protocol}
+
+
+def _domain_scores(model, names, train, test, n, seed, cache_dir) -> dict:
+    """Translation or adaptation scores (``metrics/domains.py``) of a two-domain model."""
+    from .metrics.domains import adaptation_scores, translation_scores
+
+    if model is None:
+        raise ConfigError(f"metrics {', '.join(names)} need the model, not samples")
+    n = n or (DEFAULT_N["image"] if "translation" in names else len(test.part("b")))
+    protocol = {"data": train.name, "split": train.split_info, "n": n, "seed": seed}
+    scores: dict = {}
+    if "translation" in names:
+        if not hasattr(model, "translate"):
+            raise ConfigError(f"metric 'translation' needs a translation model (cyclegan); {model.name} is not one")
+        result = translation_scores(model, train, test, n=n, seed=seed, cache_dir=cache_dir)
+        scores.update(result["scores"])
+        protocol["translation"] = result["protocol"]
+    if "adaptation" in names:
+        if not hasattr(model, "predict"):
+            raise ConfigError(f"metric 'adaptation' needs a classifier (dann); {model.name} is not one")
+        scores.update(adaptation_scores(model, test))
     return {"scores": scores, "protocol": protocol}
 
 

@@ -203,13 +203,18 @@ def measure(model, train_data, test_data, seed: int = 0) -> dict:
 
 def picture(data, seed: int = 0):
     """A callable ``(model, path) -> None`` that saves a sample picture: a grid of 64 images,
-    or 1,000 points over 1,000 training points in grey; for text, 10 samples, one a line."""
+    or 1,000 points over 1,000 training points in grey; for text, 10 samples, one a line; for
+    a translation model, rows of 8 images of A, translated, translated back, then the same for B."""
     import torch
 
-    from .plot import save_samples
+    from .plot import save_image_grid, save_samples
 
     def draw(model, path: Path) -> None:
         generator = torch.Generator(model.device).manual_seed(seed)
+        if data.domain is not None:  # translation rows (input, there, back) for each domain; none for dann
+            if hasattr(model, "translation_grid"):
+                save_image_grid(model.translation_grid(data.part("a").x[:8], data.part("b").x[:8]).cpu(), path, nrow=8)
+            return None
         if data.kind == "text":
             return write_lines(path, model.sample(10, generator=generator))
         n = 64 if data.kind == "image" else 1000
@@ -265,7 +270,10 @@ MONITOR_IMAGES = 256  # a small N: the Frechet distance is biased upwards, but i
 
 def monitors_for(train_data, test_data) -> tuple:
     """Cheap quality figures logged during training, so that collapse shows up as a curve:
-    mode metrics on toys with known modes, a small-N Frechet distance on labelled images."""
+    mode metrics on toys with known modes, a small-N Frechet distance on labelled images
+    (none for two-domain data, whose models log their own losses and accuracies)."""
+    if train_data.domain is not None:
+        return ()
     if train_data.modes is not None:
         return (mode_monitor(train_data),)
     if train_data.kind == "image" and train_data.y is not None:

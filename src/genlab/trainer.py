@@ -22,7 +22,7 @@ from typing import Callable
 import torch
 
 from .config import check, check_positive, to_dict
-from .errors import CheckpointError, ConfigError, TrainingDiverged
+from .errors import CheckpointError, ConfigError, DataError, TrainingDiverged
 from .io import atomic_write, load_state
 
 CHECKPOINT = "checkpoint.pt"
@@ -98,6 +98,11 @@ class Trainer:
         self.model = model.to(self.device)
         self.x = data.x.to(self.device)
         self.y = data.y.to(self.device) if data.y is not None else None
+        # two-domain data: the indices of A and of B (see data/domains.py)
+        self.domains = None if data.domain is None else [
+            (data.domain == k).nonzero().squeeze(1).to(self.device) for k in (0, 1)]
+        if self.domains is not None and min(map(len, self.domains)) == 0:
+            raise DataError(f"{data.name} needs examples of both domains to train on; one of them is empty")
         self.run_dir = Path(run_dir) if run_dir is not None else None
         if self.run_dir is not None:
             self.run_dir.mkdir(parents=True, exist_ok=True)
@@ -142,8 +147,16 @@ class Trainer:
                 for key, value in out.items():
                     self.history[f"{phase.name}_{key}" if key == "loss" else key].append(value.detach())
 
-    def batch(self) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """A batch drawn uniformly with replacement from the in-memory training data."""
+    def batch(self):
+        """A batch drawn uniformly with replacement from the in-memory training data.
+
+        For two-domain data, ``((x_a, x_b), y_a)``: ``batch_size`` examples of each domain and
+        the labels of A only; B's labels, if any, are never seen in training.
+        """
+        if self.domains is not None:
+            a, b = (part[torch.randint(len(part), (self.config.batch_size,), device=self.device)]
+                    for part in self.domains)
+            return (self.x[a], self.x[b]), (self.y[a] if self.y is not None else None)
         index = torch.randint(len(self.x), (self.config.batch_size,), device=self.device)
         return self.x[index], (self.y[index] if self.y is not None else None)
 

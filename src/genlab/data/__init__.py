@@ -6,7 +6,9 @@
 
 A spec is a built-in name (see :data:`DATASETS`), an existing path (a folder of images, an
 ``.npz`` file or an IDX file), or a path with an explicit prefix: ``folder:PATH``,
-``npz:PATH``, ``idx:IMAGES[,LABELS]``, ``text:PATH`` (plain text for ``ngram``).
+``npz:PATH``, ``idx:IMAGES[,LABELS]``, ``text:PATH`` (plain text for ``ngram``). Two
+datasets as domains A and B (for ``cyclegan`` and ``dann``) are a built-in pair such as
+``mnist5k-inverted`` or ``pair:A+B`` (see ``data/domains.py``).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import torch
 from ..errors import ConfigError, DataError
 from . import toys
 from .dataset import Dataset, mixture_log_prob
+from .domains import PAIR_FORM, PAIRS, is_pair, load_pair
 from .images import IMAGES, load_digits, load_mnist5k
 from .text import TEXTS, load_kjv, load_text
 from .userdata import load_folder, load_idx, load_npz
@@ -25,13 +28,14 @@ from .userdata import load_folder, load_idx, load_npz
 __all__ = ["Dataset", "DATASETS", "USER_DATA", "load_dataset", "describe_datasets",
            "mixture_log_prob", "toys"]
 
-DATASETS: dict[str, str] = {**toys.TOYS, **IMAGES, **TEXTS}
+DATASETS: dict[str, str] = {**toys.TOYS, **IMAGES, **TEXTS, **PAIRS}
 
 USER_DATA = {
     "folder:PATH": "PNG/JPEG images, optionally one sub-folder per class (a plain folder path works too)",
     "npz:PATH": "an .npz with x (N,H,W), (N,C,H,W) or points (N,d), optional labels y",
     "idx:IMAGES[,LABELS]": "MNIST IDX files, optionally gzip'd",
     "text:PATH": "a plain UTF-8 text file for ngram (a .txt path works too); one example per paragraph",
+    **PAIR_FORM,
 }
 
 DEFAULT_TOY_SIZE = 10_000
@@ -101,6 +105,8 @@ def _load(spec: str, n: int | None, seed: int) -> Dataset:
         raise ConfigError(f"n must be a positive number of examples, got {n}")
     if spec in toys.TOYS:
         return _toy(spec, n, seed)
+    if is_pair(spec):
+        return _subsample(load_pair(spec, lambda one: _load(one, None, seed), seed), n, seed)
     if spec == "digits":
         return _subsample(load_digits(), n, seed)
     if spec == "mnist5k":

@@ -50,6 +50,8 @@ class Dataset:
     source: str = ""
     binarized: float | None = None  # the threshold, for images binarised by :meth:`binarize`
     texts: tuple[str, ...] | None = None  # kind "text": the text of each example (x: its position)
+    domain: torch.Tensor | None = None  # two-domain data (see data/domains.py): 0 for A, 1 for B
+    domains: tuple[str, str] | None = None  # the names of A and B
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -70,15 +72,35 @@ class Dataset:
                             f"with test_fraction={test_fraction}")
         # A CPU generator so that the permutation does not depend on the device of x.
         perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
+        if self.domain is None:
+            test_idx, train_idx = perm[:n_test], perm[n_test:]
+        else:  # the same fraction of each domain held out
+            parts = [perm[self.domain.cpu()[perm] == k] for k in (0, 1)]
+            cut = [int(round(len(p) * test_fraction)) for p in parts]
+            if min(min(c, len(p) - c) for c, p in zip(cut, parts)) < 1:
+                raise DataError(f"a domain of {self.name} is too small to split with test_fraction={test_fraction}")
+            test_idx = torch.cat([p[:c] for p, c in zip(parts, cut)])
+            train_idx = torch.cat([p[c:] for p, c in zip(parts, cut)])
+            n_test = len(test_idx)
         info = {"seed": seed, "test_fraction": test_fraction, "n_train": n - n_test, "n_test": n_test}
-        test_idx, train_idx = perm[:n_test], perm[n_test:]
         return self._subset(train_idx, info), self._subset(test_idx, info)
+
+    def part(self, which: str) -> "Dataset":
+        """Domain ``"a"`` or ``"b"`` of two-domain data, as a plain dataset (labels of -1 dropped)."""
+        if self.domain is None:
+            raise DataError(f"{self.name} is one dataset, not two domains")
+        k = {"a": 0, "b": 1}[which]
+        one = self._subset((self.domain == k).nonzero().squeeze(1), self.split_info)
+        y = one.y if one.y is not None and bool((one.y >= 0).all()) else None
+        return replace(one, name=self.domains[k], y=y, num_classes=self.num_classes if y is not None else 0,
+                       domain=None, domains=None)
 
     def _subset(self, idx: torch.Tensor, split_info: dict) -> "Dataset":
         idx = idx.to(self.x.device)
         y = None if self.y is None else self.y[idx.to(self.y.device)]
         texts = None if self.texts is None else tuple(self.texts[i] for i in idx.tolist())
-        return replace(self, x=self.x[idx], y=y, texts=texts, split_info=dict(split_info))
+        domain = None if self.domain is None else self.domain[idx.to(self.domain.device)]
+        return replace(self, x=self.x[idx], y=y, texts=texts, domain=domain, split_info=dict(split_info))
 
     def binarize(self, threshold: float) -> "Dataset":
         """Images thresholded once at a fixed ``threshold``: x > threshold -> 1, else 0.
@@ -99,7 +121,7 @@ class Dataset:
         """A copy with every tensor on ``device``."""
         def move(t):
             return None if t is None else t.to(device)
-        return replace(self, x=move(self.x), y=move(self.y), modes=move(self.modes))
+        return replace(self, x=move(self.x), y=move(self.y), modes=move(self.modes), domain=move(self.domain))
 
     def describe(self) -> dict:
         """JSON-able summary, stored with every run next to its config."""
@@ -113,6 +135,9 @@ class Dataset:
             "source": self.source,
             "binarized": self.binarized,
             "split_info": dict(self.split_info),
+            **({} if self.domain is None else {"domains": {"a": self.domains[0], "b": self.domains[1],
+                                                           "n_a": int((self.domain == 0).sum()),
+                                                           "n_b": int((self.domain == 1).sum())}}),
         }
 
     def log_prob(self, x: torch.Tensor) -> torch.Tensor:

@@ -7,6 +7,8 @@ from .ae import AE, DAE
 from .base import Model
 from .cgan import CGAN
 from .cvae import CVAE
+from .cyclegan import CycleGAN
+from .dann import DANN
 from .dcgan import DCGAN
 from .ddpm import DDPM
 from .gan import GAN
@@ -19,7 +21,7 @@ from .vaegan import VAEGAN
 from .wgan import WGAN, WGANGP
 
 MODELS: dict[str, type[Model]] = {cls.name: cls for cls in (GMM, GAN, VAE, DCGAN, CGAN, WGAN, WGANGP, AE, DAE, CVAE, VAEGAN, NGram,
-                                                   PixelCNN, PixelRNN, DDPM)}
+                                                   PixelCNN, PixelRNN, DDPM, DANN, CycleGAN)}
 
 
 def get(name: str) -> type[Model]:

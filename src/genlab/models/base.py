@@ -22,6 +22,7 @@ class Model(nn.Module):
 
     name: ClassVar[str]
     Config: ClassVar[type]
+    two_domains: ClassVar[bool] = False  # trained on data of two domains (data/domains.py)
 
     def __init__(self, config):
         super().__init__()
