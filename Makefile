@@ -34,6 +34,7 @@ bench: install
 	$(BIN)/python benchmarks/likelihood.py
 	$(BIN)/python benchmarks/autoencoders.py --grid runs/autoencoders.png
 	$(BIN)/python benchmarks/ddim_speed.py --guidance 0 1 3
+	$(BIN)/python benchmarks/domains.py
 	$(PIP) install --quiet -e '.[bench]'
 	$(BIN)/python benchmarks/ngram_nltk.py
 

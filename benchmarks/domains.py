@@ -12,8 +12,14 @@ in steps and in CPU minutes of the training process (one torch thread).
 
     python benchmarks/domains.py [--tasks cyclegan moons digits] [--pair mnist5k-inverted] [--seeds 3]
 
-Seen (2026-12-01, a 2-core machine shared with one other run): see the closing note of the
-issue and the README; the figures are printed with their budgets.
+Seen (2026-12-01, a 2-core machine shared with one other run). cyclegan, 1,500 steps x batch
+16: mnist5k-inverted in 5.7 CPU minutes, digits kept 96.0 % A -> B and 96.2 % B -> A (the
+target classifiers' own test accuracy 97.4 % and 94.4 %), Frechet distance to B 0.45 after
+translation against 215.1 before (478 times lower; real vs real 0.51), cycle error 0.020;
+mnist5k-dilated in 6.3 CPU minutes, 95.2 % kept, Frechet distance 0.47 against 36.8 (79 times
+lower). dann, target accuracy over 3 seeds: moons-rotated 0.938 +- 0.027 against 0.819 +-
+0.044 source only (0.09 CPU minutes a run); digits-mnist5k 0.396 +- 0.030 against 0.260 +-
+0.032 (+13.6 points; source accuracy 0.965 and 0.968; 0.3 CPU minutes a run).
 """
 
 from __future__ import annotations
