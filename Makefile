@@ -35,6 +35,7 @@ bench: install
 	$(BIN)/python benchmarks/autoencoders.py --grid runs/autoencoders.png
 	$(BIN)/python benchmarks/ddim_speed.py --guidance 0 1 3
 	$(BIN)/python benchmarks/domains.py
+	$(BIN)/python benchmarks/stylegan.py
 	$(PIP) install --quiet -e '.[bench]'
 	$(BIN)/python benchmarks/ngram_nltk.py
 

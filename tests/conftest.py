@@ -38,6 +38,7 @@ TINY: dict[str, dict] = {
     "ddpm": {"timesteps": 20, "sampling_steps": 5, "width": 8, "hidden": 16, "layers": 1},
     "dann": {"hidden": 16, "layers": 1, "width": 4, "feature_dim": 8},
     "cyclegan": {"width": 4, "d_width": 4, "res_blocks": 1, "pool_size": 4},
+    "stylegan": {"latent_dim": 8, "mapping_layers": 1, "width": 8},
 }
 
 

@@ -101,7 +101,8 @@ def cmd_sample(args) -> int:
     if args.prompt is not None and not is_text:
         raise ConfigError(f"--prompt is for text models; {model.name} takes none")
     if text_settings and not takes_sets:
-        raise ConfigError(f"--set is for models with sampling settings (text models, ddpm); {model.name} takes none")
+        raise ConfigError(f"--set is for models with sampling settings (text models, ddpm, stylegan); "
+                          f"{model.name} takes none")
     generator = torch.Generator().manual_seed(args.seed)
     if hasattr(model, "translate"):
         return translate_run(model, record, args.n, out)
@@ -228,7 +229,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="a sampling setting: text models max_tokens, temperature, top_k, top_p, "
                         "repetition_penalty, no_repeat_ngram; ddpm sampler, sampling_steps, eta, guidance; "
-                        "repeatable")
+                        "stylegan truncation (psi in [0, 1]), noise (random, const, none); repeatable")
     p.set_defaults(func=cmd_sample)
 
     p = sub.add_parser("eval", help="score a trained run; writes RUN_DIR/eval.json")

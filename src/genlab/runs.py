@@ -183,6 +183,11 @@ def execute(model, train_config, train_data, test_data, run_dir: Path, record: d
     with torch.no_grad():
         name = "samples.txt" if train_data.kind == "text" else "samples.png"
         picture(train_data, train_config.seed)(model, run_dir / name)
+        if hasattr(model, "mixing_grid"):  # stylegan: coarse styles by row, fine styles by column
+            from .plot import save_image_grid
+
+            grid = model.mixing_grid(rows=6, cols=8, generator=torch.Generator(model.device).manual_seed(train_config.seed))
+            save_image_grid(grid.cpu(), run_dir / "mixing.png", nrow=9)
     record.update(status="complete", steps=steps, seconds=round(seconds, 2), quality=quality)
     write_json(run_dir / RUN, record)
     return RunResult(run_dir, model, record["model"], record["data"]["spec"], steps, seconds, quality)

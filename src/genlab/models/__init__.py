@@ -16,12 +16,13 @@ from .gmm import GMM
 from .ngram import NGram
 from .pixelcnn import PixelCNN
 from .pixelrnn import PixelRNN
+from .stylegan import StyleGAN
 from .vae import VAE
 from .vaegan import VAEGAN
 from .wgan import WGAN, WGANGP
 
 MODELS: dict[str, type[Model]] = {cls.name: cls for cls in (GMM, GAN, VAE, DCGAN, CGAN, WGAN, WGANGP, AE, DAE, CVAE, VAEGAN, NGram,
-                                                   PixelCNN, PixelRNN, DDPM, DANN, CycleGAN)}
+                                                   PixelCNN, PixelRNN, DDPM, DANN, CycleGAN, StyleGAN)}
 
 
 def get(name: str) -> type[Model]:

@@ -1,0 +1,86 @@
+"""StyleGAN on mnist5k beside DCGAN at the same CPU budget, and truncation's trade-off.
+
+Trains each model on the run split of mnist5k for a budget of CPU minutes of the training
+process (one torch thread), then scores 1,000 samples with ``genlab.evaluate`` (features and
+class probabilities of genlab's classifier) beside 1,000 real images. For stylegan it then
+samples with truncation psi = 1.0 ... 0.5 (w pulled towards its average) and prints precision
+and recall at each psi, and writes a style-mixing grid. stylegan's R1 weight follows the
+StyleGAN2-ADA heuristic gamma = 0.0002 * side^2 / batch (0.0064 here, rounded to 0.01).
+
+    python benchmarks/stylegan.py [--models stylegan dcgan] [--minutes 25] [--grid runs/mixing.png]
+
+Run the two models as two processes to use two cores: ``--models stylegan`` and
+``--models dcgan``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import torch
+from common import print_scores
+
+import genlab
+from genlab.evaluation import evaluate
+from genlab.plot import save_image_grid
+from genlab.runs import SPLIT_SEED, TEST_FRACTION
+from genlab.trainer import Trainer, TrainConfig, stream_seed
+
+MODELS = {  # name: (settings, batch)
+    "stylegan": (dict(fit="pad", width=32, latent_dim=64, mapping_layers=4, r1=0.01), 32),
+    "dcgan": (dict(width=32, latent_dim=100, lr=5e-4), 64),
+}
+PSI = (1.0, 0.9, 0.8, 0.7, 0.6, 0.5)
+
+
+def train_for(name: str, train, minutes: float, seed: int):
+    """A fresh model trained until its training steps have used ``minutes`` of CPU time."""
+    settings, batch = MODELS[name]
+    torch.manual_seed(seed)
+    model = genlab.create(name, data=train, **settings)
+    trainer = Trainer(model, train, TrainConfig(steps=10 ** 9, batch_size=batch, seed=seed, progress=False))
+    torch.manual_seed(stream_seed(seed, "train"))
+    model.train()
+    used, steps = 0.0, 0
+    while used < 60 * minutes:
+        begin = time.process_time()
+        trainer.train_step()
+        used += time.process_time() - begin
+        steps += 1
+    trainer.history.clear()
+    return model.eval(), steps, batch, used / 60
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", nargs="+", default=list(MODELS), choices=list(MODELS))
+    parser.add_argument("--minutes", type=float, default=25.0, help="CPU minutes of training per model")
+    parser.add_argument("--grid", default="runs/stylegan-mixing.png", help="where to write the style-mixing grid")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    train, test = genlab.load_dataset("mnist5k").split(TEST_FRACTION, seed=SPLIT_SEED)
+    for name in args.models:
+        model, steps, batch, minutes = train_for(name, train, args.minutes, args.seed)
+        scores = evaluate(model, train, test, n=1000, metrics=["features", "classes"], seed=args.seed)["scores"]
+        print_scores(f"{name} on mnist5k: {steps} steps x batch {batch}, {minutes:.1f} CPU minutes, "
+                     f"seed {args.seed}, {MODELS[name][0]}", scores)
+        if name != "stylegan":
+            continue
+        print(f"\n{'psi':>5} {'precision':>10} {'recall':>8} {'FD':>8} {'classes':>8}")
+        for psi in PSI:
+            with torch.no_grad():
+                x = model.sample(1000, generator=torch.Generator().manual_seed(args.seed), truncation=psi)
+            s = evaluate(x, train, test, n=1000, metrics=["features", "classes"], seed=args.seed)["scores"]
+            print(f"{psi:>5.1f} {s['precision']['model']:>10.3f} {s['recall']['model']:>8.3f} "
+                  f"{s['frechet_distance']['model']:>8.2f} {s['classes_hit']['model']:>8}", flush=True)
+        Path(args.grid).parent.mkdir(parents=True, exist_ok=True)
+        with torch.no_grad():
+            grid = model.mixing_grid(rows=6, cols=8, generator=torch.Generator().manual_seed(args.seed))
+        print(f"style-mixing grid written to {save_image_grid(grid, args.grid, nrow=9)}")
+
+
+if __name__ == "__main__":
+    main()

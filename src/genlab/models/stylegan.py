@@ -1,0 +1,305 @@
+"""StyleGAN: a mapping network, style-modulated synthesis, style mixing, truncation, growing.
+
+Karras et al. 2019, "A Style-Based Generator Architecture for GANs", with StyleGAN2's
+modulated convolutions, lazy R1 and path-length regularisation (Karras et al. 2020); the
+networks are in ``nn/stylegan.py``. Noise z is mapped to an intermediate latent w; one copy
+of w per layer (the styles ``ws``) modulates the synthesis network. Training:
+
+- the non-saturating loss with the R1 penalty gamma/2 ||grad D(x)||^2 on real images,
+  computed every ``r1_every`` steps and weighted by ``r1_every`` (lazy regularisation);
+- style-mixing regularisation: with probability ``mixing_prob`` the styles from a second z
+  take over from a random layer on, so that neighbouring styles are not assumed correlated;
+- optional path-length regularisation (``pl_weight``): a fixed-size step in w should move
+  the image by a fixed amount, (|J_w^T y| - a)^2 with a the running mean, every 4 steps;
+- an EMA of the generator, used for sampling, and a running average of w for truncation:
+  w' = w_avg + psi (w - w_avg), which trades diversity (recall) for quality (precision);
+- growing resolution by ``grow_steps`` per stage with fade-in (0: train at full size).
+
+Images whose side is not a power of two are fitted to the next one by ``fit``: ``pad``
+(zeros around, cropped off the samples) or ``resize`` (bilinear up, area average down).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Literal
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..config import check, check_adam, check_positive
+from ..errors import ConfigError
+from ..nn.stabilisers import r1_penalty
+from ..nn.stylegan import MappingNetwork, StyleDiscriminator, Synthesis, blend, growth
+from ..trainer import Phase
+from .base import standard_normal
+from .gan import Adversarial, discriminator_loss, nonsaturating_generator_loss
+
+NOISE = ("random", "const", "none")
+W_AVG_BETA = 0.995
+PL_EVERY = 4
+
+
+@dataclass
+class StyleGANConfig:
+    data_shape: tuple[int, ...] = (1, 32, 32)  # (C, S, S) images in [0, 1]
+    latent_dim: int = 64  # z and w
+    mapping_layers: int = 4  # the paper's 8
+    width: int = 64  # channels of every synthesis and discriminator layer
+    fit: Literal["none", "pad", "resize"] = "none"  # how a side that is not a power of two is fitted
+    grow_steps: int = 0  # steps per resolution stage, fading in over the first half; 0 = no growing
+    mixing_prob: float = 0.9
+    r1: float = 1.0  # gamma of the R1 penalty
+    r1_every: int = 16
+    pl_weight: float = 0.0  # path-length regularisation weight (StyleGAN2 uses 2); 0 = off
+    lr: float = 2e-3
+    beta1: float = 0.0
+    beta2: float = 0.99
+    d_steps: int = 1
+    ema: float = 0.999
+    spectral_norm: bool = False
+
+    def __post_init__(self):
+        fitted_side(self)
+        check_positive(self, "latent_dim", "mapping_layers", "width", "r1_every", "d_steps")
+        check(self.grow_steps >= 0, f"grow_steps must be 0 (no growing) or positive, got {self.grow_steps}")
+        check(0 <= self.mixing_prob <= 1, f"mixing_prob must lie in [0, 1], got {self.mixing_prob}")
+        check(self.r1 >= 0 and self.pl_weight >= 0, f"r1 and pl_weight must be >= 0, got {self.r1}, {self.pl_weight}")
+        check(0 <= self.ema < 1, f"ema must lie in [0, 1) (0 = off), got {self.ema}")
+        check(self.fit in ("none", "pad", "resize"), f"fit must be none, pad or resize, got {self.fit!r}")
+        check_adam(self)
+
+
+def fitted_side(config) -> int:
+    """The power-of-two side the networks work at, or a one-line ConfigError."""
+    shape = tuple(config.data_shape)
+    check(len(shape) == 3 and shape[1] == shape[2] and shape[1] >= 8,
+          f"stylegan needs square images (C, S, S) with S >= 8, got data_shape {shape}")
+    side = shape[1]
+    if side & (side - 1) == 0:
+        return side
+    check(config.fit != "none", f"stylegan works at power-of-two sides; {side} is not one: set fit=pad "
+                                f"(pad to {2 ** math.ceil(math.log2(side))} with zeros) or fit=resize")
+    return 2 ** math.ceil(math.log2(side))
+
+
+class StyleGenerator(nn.Module):
+    """z -> image: mapping, truncation, synthesis. Holds w's running average and the step
+    count that decides the resolution stage, as buffers (the EMA copy gets both)."""
+
+    def __init__(self, channels: int, side: int, config: StyleGANConfig):
+        super().__init__()
+        self.mapping = MappingNetwork(config.latent_dim, config.latent_dim, config.mapping_layers)
+        self.synthesis = Synthesis(channels, int(math.log2(side)) - 2, config.width, config.latent_dim)
+        self.side, self.grow_steps = side, config.grow_steps
+        self.register_buffer("w_avg", torch.zeros(config.latent_dim))
+        self.register_buffer("steps_done", torch.zeros((), dtype=torch.long))
+
+    @property
+    def num_ws(self) -> int:
+        return self.synthesis.num_ws
+
+    def growth(self) -> tuple[int, float]:
+        return growth(int(self.steps_done), self.grow_steps, self.synthesis.stages)
+
+    def ws(self, z: torch.Tensor, truncation: float = 1.0) -> torch.Tensor:
+        """(B, num_ws, w_dim): the mapped, truncated w, one copy per layer."""
+        w = self.mapping(z)
+        if truncation != 1:
+            w = self.w_avg.lerp(w, truncation)
+        return w[:, None].expand(-1, self.num_ws, -1)
+
+    def synthesize(self, ws: torch.Tensor, noise: str = "random", generator=None) -> torch.Tensor:
+        """Images at the full side in [-1, 1] (upsampled from the current stage)."""
+        stage, alpha = self.growth()
+        image = self.synthesis(ws, stage, alpha, noise, generator)
+        if image.shape[-1] != self.side:
+            image = F.interpolate(image, size=(self.side, self.side), mode="nearest")
+        return image
+
+    def forward(self, z: torch.Tensor, truncation: float = 1.0, noise: str = "random", generator=None):
+        return self.synthesize(self.ws(z, truncation), noise, generator)
+
+
+class StyleGAN(Adversarial):
+    name = "stylegan"
+    Config = StyleGANConfig
+    sampling_settings = ("truncation", "noise")
+
+    def __init__(self, config: StyleGANConfig):
+        super().__init__(config)
+        self.side = fitted_side(config)
+        channels = config.data_shape[0]
+        self.generator = StyleGenerator(channels, self.side, config)
+        self.discriminator = StyleDiscriminator(channels, self.side, config.width)
+        self.register_buffer("pl_mean", torch.zeros(()))
+        self.stabilise()
+
+    # --- data at the networks' side ------------------------------------------------------------
+
+    def to_network(self, x: torch.Tensor) -> torch.Tensor:
+        """Data images in [0, 1] -> [-1, 1] at the fitted power-of-two side."""
+        x = 2 * x - 1
+        side = x.shape[-1]
+        if side == self.side:
+            return x
+        if self.config.fit == "pad":
+            before = (self.side - side) // 2
+            return F.pad(x, (before, self.side - side - before) * 2, value=-1.0)
+        return F.interpolate(x, size=(self.side, self.side), mode="bilinear", align_corners=False)
+
+    def to_data(self, image: torch.Tensor) -> torch.Tensor:
+        """Network images in [-1, 1] -> data images in [0, 1] of the data's side."""
+        side = self.config.data_shape[-1]
+        if side != self.side:
+            if self.config.fit == "pad":
+                before = (self.side - side) // 2
+                image = image[..., before:before + side, before:before + side]
+            else:
+                image = F.interpolate(image, size=(side, side), mode="area")
+        return ((image + 1) / 2).clamp(0, 1)
+
+    def real_at_stage(self, x: torch.Tensor) -> torch.Tensor:
+        """Real images as the growing generator can make them: averaged down to the stage's
+        side (blended with the side below during a fade-in), then upsampled back."""
+        stage, alpha = self.generator.growth()
+        side = 4 * 2 ** stage
+        if side == self.side:
+            return x if alpha == 1 else blend(F.avg_pool2d(x, 2), x, alpha)
+        factor = self.side // side
+        low = F.avg_pool2d(x, factor)
+        if alpha < 1:
+            low = blend(F.avg_pool2d(x, 2 * factor), low, alpha)
+        return F.interpolate(low, scale_factor=factor, mode="nearest")
+
+    # --- training -------------------------------------------------------------------------------
+
+    def mixed_ws(self, n: int) -> torch.Tensor:
+        """Styles of n fresh codes; with probability mixing_prob those of a second code take
+        over from a random layer on (style-mixing regularisation)."""
+        g = self.generator
+        ws = g.ws(torch.randn(n, self.config.latent_dim, device=self.device))
+        if self.config.mixing_prob > 0 and float(torch.rand(())) < self.config.mixing_prob:
+            cut = int(torch.randint(1, g.num_ws, ()))
+            other = g.ws(torch.randn(n, self.config.latent_dim, device=self.device))
+            ws = torch.cat([ws[:, :cut], other[:, cut:]], 1)
+        return ws
+
+    def d_step(self, x, y=None):
+        cfg = self.config
+        with torch.no_grad():
+            fake = self.generator.synthesize(self.mixed_ws(len(x)))
+        lazy_r1 = cfg.r1 > 0 and int(self.generator.steps_done) % cfg.r1_every == 0
+        real = self.real_at_stage(self.to_network(x))
+        if lazy_r1:
+            real = real.detach().requires_grad_(True)
+        real_logits, fake_logits = self.discriminator(real), self.discriminator(fake)
+        out = {"loss": discriminator_loss(real_logits, fake_logits),
+               "d_real": torch.sigmoid(real_logits.detach()).mean(), "d_fake": torch.sigmoid(fake_logits.detach()).mean()}
+        if lazy_r1:
+            out["r1"] = r1_penalty(real_logits, real, cfg.r1)
+            out["loss"] = out["loss"] + cfg.r1_every * out["r1"]
+        return out
+
+    def g_step(self, x, y=None):
+        g, cfg = self.generator, self.config
+        ws = self.mixed_ws(len(x))
+        loss = nonsaturating_generator_loss(self.discriminator(g.synthesize(ws)))
+        out = {}
+        if cfg.pl_weight > 0 and int(g.steps_done) % PL_EVERY == 0:
+            out["path_length"] = self.path_length_penalty(len(x))
+            loss = loss + PL_EVERY * cfg.pl_weight * out["path_length"]
+        with torch.no_grad():
+            g.w_avg.lerp_(ws[:, 0].mean(0), 1 - W_AVG_BETA)
+            g.steps_done += 1
+        stage, alpha = g.growth()
+        return {"loss": loss, **out, "stage": torch.tensor(float(stage)), "alpha": torch.tensor(alpha)}
+
+    def path_length_penalty(self, n: int) -> torch.Tensor:
+        """(|J_w^T y| - a)^2 for y ~ N(0, I) / sqrt(pixels); a is a running mean (decay 0.99)."""
+        g = self.generator
+        ws = g.ws(torch.randn(max(1, n // 2), self.config.latent_dim, device=self.device))
+        image = g.synthesize(ws)
+        y = torch.randn_like(image) / math.sqrt(image.shape[2] * image.shape[3])
+        (grad,) = torch.autograd.grad((image * y).sum(), ws, create_graph=True)
+        lengths = grad.square().sum(2).mean(1).sqrt()
+        with torch.no_grad():
+            self.pl_mean.lerp_(lengths.mean(), 0.01)
+        return (lengths - self.pl_mean).square().mean()
+
+    def phases(self):
+        return [Phase("d", "d", self.d_step, repeats=self.config.d_steps), self.g_phase()]
+
+    def update_ema(self) -> None:
+        """The generator's EMA with a warm-up: decay min(ema, (1 + t) / (10 + t)) after t steps,
+        so that a short run's average is not still mostly its initial weights."""
+        t = int(self.generator.steps_done)
+        self.generator_ema.decay = min(self.config.ema, (1 + t) / (10 + t))
+        super().update_ema()
+
+    # --- sampling ----------------------------------------------------------------------------------
+
+    @property
+    def averaged(self) -> StyleGenerator:
+        """The generator samples come from: its EMA average when on, else the live one."""
+        return self.generator_ema.average if self.config.ema else self.generator
+
+    def _z(self, n: int, generator) -> torch.Tensor:
+        return standard_normal((n, self.config.latent_dim), generator, self.device)
+
+    @staticmethod
+    def _check(truncation: float, noise: str) -> None:
+        if not 0 <= truncation <= 1:
+            raise ConfigError(f"truncation psi must lie in [0, 1], got {truncation}")
+        if noise not in NOISE:
+            raise ConfigError(f"noise must be one of {', '.join(NOISE)}, got {noise!r}")
+
+    def sample(self, n, *, labels=None, generator=None, truncation: float = 1.0, noise: str = "random"):
+        """``n`` images in [0, 1]; ``truncation`` psi in [0, 1] pulls w towards its average;
+        ``noise`` is ``random`` (drawn from ``generator``), ``const`` (fixed per layer) or ``none``."""
+        self._check_labels(n, labels)
+        self._check(truncation, noise)
+        truncation, noise = float(truncation), str(noise)
+        ws = self.averaged.ws(self._z(n, generator), truncation)
+        return self.to_data(self.averaged.synthesize(ws, noise, generator))
+
+    def w(self, z: torch.Tensor, truncation: float = 1.0) -> torch.Tensor:
+        """(B, w_dim) intermediate latents of ``z``, e.g. to interpolate in w."""
+        self._check(truncation, "random")
+        return self.averaged.ws(z.to(self.device), truncation)[:, 0]
+
+    def synthesize(self, w: torch.Tensor, noise: str = "const", generator=None) -> torch.Tensor:
+        """Images in [0, 1] from w (B, w_dim) or per-layer styles (B, num_ws, w_dim)."""
+        self._check(1.0, noise)
+        ws = w[:, None].expand(-1, self.averaged.num_ws, -1) if w.dim() == 2 else w
+        return self.to_data(self.averaged.synthesize(ws.to(self.device), noise, generator))
+
+    def mix(self, z_coarse: torch.Tensor, z_fine: torch.Tensor, crossover_layer: int, *,
+            truncation: float = 1.0, noise: str = "const") -> torch.Tensor:
+        """Images whose styles before ``crossover_layer`` come from ``z_coarse`` and from it on
+        from ``z_fine`` (layers 0 .. num_ws - 1; 0 is the 4x4 layer)."""
+        num_ws = self.averaged.num_ws
+        if not 1 <= crossover_layer < num_ws:
+            raise ConfigError(f"crossover_layer must lie in 1..{num_ws - 1} ({num_ws} style layers), got {crossover_layer}")
+        self._check(truncation, noise)
+        coarse, fine = (self.averaged.ws(z.to(self.device), truncation) for z in (z_coarse, z_fine))
+        ws = torch.cat([coarse[:, :crossover_layer], fine[:, crossover_layer:]], 1)
+        return self.to_data(self.averaged.synthesize(ws, noise))
+
+    def mixing_grid(self, rows: int = 4, cols: int = 6, crossover_layer: int | None = None,
+                    generator=None, truncation: float = 1.0) -> torch.Tensor:
+        """A (1 + rows) x (1 + cols) grid: the top row shows the fine-style sources, the left
+        column the coarse-style sources, cell (i, j) the coarse styles of row i with the fine
+        styles of column j; the corner is blank. Returns the images, row by row."""
+        cut = crossover_layer or max(1, self.averaged.num_ws // 2)
+        z_rows, z_cols = self._z(rows, generator), self._z(cols, generator)
+        corner = torch.zeros(1, *self.config.data_shape, device=self.device)
+        top = torch.cat([corner, self.mix(z_cols, z_cols, cut, truncation=truncation)])
+        lines = [top]
+        for i in range(rows):
+            left = self.mix(z_rows[i:i + 1], z_rows[i:i + 1], cut, truncation=truncation)
+            cells = self.mix(z_rows[i:i + 1].expand(cols, -1), z_cols, cut, truncation=truncation)
+            lines.append(torch.cat([left, cells]))
+        return torch.cat(lines)
