@@ -11,6 +11,12 @@ StyleGAN2-ADA heuristic gamma = 0.0002 * side^2 / batch (0.0064 here, rounded to
 
 Run the two models as two processes to use two cores: ``--models stylegan`` and
 ``--models dcgan``.
+
+Seen (2026-12-01, 2-core machine, the two models side by side, 25 CPU minutes each; model / real
+vs real): stylegan, 3,670 steps x batch 32, collapsed: FD 67.2 / 0.18, precision 0.988 / 0.907,
+recall 0.000 / 0.900, 4 classes, score 1.23, one blob in every cell of the mixing grid, so its
+truncation table (precision 0.988 -> 1.000 for psi 1.0 -> 0.5, recall 0) shows nothing yet. dcgan,
+13,444 steps x batch 64: FD 0.56, precision 0.839, recall 0.903, score 7.37 / 9.00, 10 classes.
 """
 
 from __future__ import annotations
