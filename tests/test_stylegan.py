@@ -70,7 +70,7 @@ def test_swapping_fine_styles_changes_images_less_than_swapping_coarse_ones():
     from genlab.metrics.images import frechet_distance
 
     train, test = load_split("mnist5k")
-    model = small(train, fit="pad")
+    model = small(train, fit="pad", mixing_prob=0.9)  # style-mixing regularisation localises the styles
     net = feature_network(train, test, seed=0)
     real = net.features(test.x[:500])
 
