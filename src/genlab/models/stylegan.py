@@ -33,7 +33,6 @@ from ..config import check, check_adam, check_positive
 from ..errors import ConfigError
 from ..nn.stabilisers import r1_penalty
 from ..nn.stylegan import MappingNetwork, StyleDiscriminator, Synthesis, blend, growth
-from ..trainer import Phase
 from .base import standard_normal
 from .gan import Adversarial, discriminator_loss, nonsaturating_generator_loss
 
@@ -228,9 +227,6 @@ class StyleGAN(Adversarial):
         with torch.no_grad():
             self.pl_mean.lerp_(lengths.mean(), 0.01)
         return (lengths - self.pl_mean).square().mean()
-
-    def phases(self):
-        return [Phase("d", "d", self.d_step, repeats=self.config.d_steps), self.g_phase()]
 
     def update_ema(self) -> None:
         """The generator's EMA with a warm-up: decay min(ema, (1 + t) / (10 + t)) after t steps,
