@@ -30,6 +30,7 @@ bench: install
 	$(BIN)/python benchmarks/modes.py
 	$(BIN)/python benchmarks/image_metrics.py
 	$(BIN)/python benchmarks/image_gans.py
+	$(BIN)/python benchmarks/gan_diagnosis.py
 	$(BIN)/python benchmarks/pixel_sampling.py
 	$(BIN)/python benchmarks/likelihood.py
 	$(BIN)/python benchmarks/autoencoders.py --grid runs/autoencoders.png
