@@ -75,11 +75,11 @@ def main() -> None:
     real = test.x[:N]
     print(f"\ndcgan on mnist5k: {args.steps} steps x batch 64, {minutes:.1f} CPU minutes, seed {args.seed}")
     print(f"{'images':<28} {'score':>7} {'balance':>8} {'doubt':>7} {'p > 0.9':>8}")
-    noisy_from = train.x[torch.randperm(len(train.x), generator=generator)[:N]]
-    rows = [("samples", samples), ("held-out real", real), ("training real", noisy_from)]
+    training = train.x[torch.randperm(len(train.x), generator=generator)[:N]]
+    rows = [("samples", samples), ("held-out real", real), ("training real", training)]
     for sigma in (0.02, 0.05, 0.1):
-        noise = sigma * torch.randn(noisy_from.shape, generator=generator)
-        rows.append((f"training real + noise {sigma}", (noisy_from + noise).clamp(0, 1)))
+        noise = sigma * torch.randn(training.shape, generator=generator)
+        rows.append((f"training real + noise {sigma}", (training + noise).clamp(0, 1)))
     for name, images in rows:
         score, balance, doubt, confident = score_factors(net.probs(images))
         print(f"{name:<28} {score:>7.3f} {balance:>8.3f} {doubt:>7.3f} {confident:>8.3f}", flush=True)

@@ -111,8 +111,9 @@ class Adversarial(Model):
 
     @property
     def sampler(self) -> nn.Module:
-        """The generator samples come from: its EMA average when on, else the live one."""
-        return self.generator_ema if self.config.ema else self.generator
+        """The generator samples come from: its EMA average when on, else the live one (the
+        network itself either way, so its own methods can be called as well as the network)."""
+        return self.generator_ema.average if self.config.ema else self.generator
 
     def update_ema(self) -> None:
         self.generator_ema.update(self.generator)
@@ -135,18 +136,23 @@ class Adversarial(Model):
         return x.detach().requires_grad_(True) if self.config.r1 else x
 
     def d_outputs(self, real_logits: torch.Tensor, fake_logits: torch.Tensor,
-                  real_x: torch.Tensor) -> dict[str, torch.Tensor]:
-        """D's loss with label smoothing and R1 as configured, and mean D(x), D(G(z))."""
+                  real_x: torch.Tensor, r1_scale: float = 1.0) -> dict[str, torch.Tensor]:
+        """D's loss with label smoothing and R1 as configured, and mean D(x), D(G(z)).
+
+        The R1 term is weighted by ``r1_scale``; 0 skips it on this step (lazy regularisation
+        computes it every k steps with weight k).
+        """
         cfg = self.config
-        real_targets = smooth_real_targets(real_logits, cfg.label_smoothing) if cfg.label_smoothing else None
+        smoothing = getattr(cfg, "label_smoothing", 0.0)
+        real_targets = smooth_real_targets(real_logits, smoothing) if smoothing else None
         out = {
             "loss": discriminator_loss(real_logits, fake_logits, real_targets),
             "d_real": torch.sigmoid(real_logits.detach()).mean(),   # -> 1/2 at the equilibrium
             "d_fake": torch.sigmoid(fake_logits.detach()).mean(),
         }
-        if cfg.r1:
+        if cfg.r1 and r1_scale:
             out["r1"] = r1_penalty(real_logits, real_x, cfg.r1)
-            out["loss"] = out["loss"] + out["r1"]
+            out["loss"] = out["loss"] + r1_scale * out["r1"]
         return out
 
 

@@ -31,10 +31,9 @@ from torch import nn
 
 from ..config import check, check_adam, check_positive
 from ..errors import ConfigError
-from ..nn.stabilisers import r1_penalty
 from ..nn.stylegan import MappingNetwork, StyleDiscriminator, Synthesis, blend, growth
 from .base import standard_normal
-from .gan import Adversarial, discriminator_loss, nonsaturating_generator_loss
+from .gan import Adversarial, nonsaturating_generator_loss
 
 NOISE = ("random", "const", "none")
 W_AVG_BETA = 0.995
@@ -194,13 +193,8 @@ class StyleGAN(Adversarial):
         real = self.real_at_stage(self.to_network(x))
         if lazy_r1:
             real = real.detach().requires_grad_(True)
-        real_logits, fake_logits = self.discriminator(real), self.discriminator(fake)
-        out = {"loss": discriminator_loss(real_logits, fake_logits),
-               "d_real": torch.sigmoid(real_logits.detach()).mean(), "d_fake": torch.sigmoid(fake_logits.detach()).mean()}
-        if lazy_r1:
-            out["r1"] = r1_penalty(real_logits, real, cfg.r1)
-            out["loss"] = out["loss"] + cfg.r1_every * out["r1"]
-        return out
+        return self.d_outputs(self.discriminator(real), self.discriminator(fake), real,
+                              r1_scale=cfg.r1_every if lazy_r1 else 0)
 
     def g_step(self, x, y=None):
         g, cfg = self.generator, self.config
@@ -237,11 +231,6 @@ class StyleGAN(Adversarial):
 
     # --- sampling ----------------------------------------------------------------------------------
 
-    @property
-    def averaged(self) -> StyleGenerator:
-        """The generator samples come from: its EMA average when on, else the live one."""
-        return self.generator_ema.average if self.config.ema else self.generator
-
     def _z(self, n: int, generator) -> torch.Tensor:
         return standard_normal((n, self.config.latent_dim), generator, self.device)
 
@@ -258,38 +247,38 @@ class StyleGAN(Adversarial):
         self._check_labels(n, labels)
         self._check(truncation, noise)
         truncation, noise = float(truncation), str(noise)
-        ws = self.averaged.ws(self._z(n, generator), truncation)
-        return self.to_data(self.averaged.synthesize(ws, noise, generator))
+        ws = self.sampler.ws(self._z(n, generator), truncation)
+        return self.to_data(self.sampler.synthesize(ws, noise, generator))
 
     def w(self, z: torch.Tensor, truncation: float = 1.0) -> torch.Tensor:
         """(B, w_dim) intermediate latents of ``z``, e.g. to interpolate in w."""
         self._check(truncation, "random")
-        return self.averaged.ws(z.to(self.device), truncation)[:, 0]
+        return self.sampler.ws(z.to(self.device), truncation)[:, 0]
 
     def synthesize(self, w: torch.Tensor, noise: str = "const", generator=None) -> torch.Tensor:
         """Images in [0, 1] from w (B, w_dim) or per-layer styles (B, num_ws, w_dim)."""
         self._check(1.0, noise)
-        ws = w[:, None].expand(-1, self.averaged.num_ws, -1) if w.dim() == 2 else w
-        return self.to_data(self.averaged.synthesize(ws.to(self.device), noise, generator))
+        ws = w[:, None].expand(-1, self.sampler.num_ws, -1) if w.dim() == 2 else w
+        return self.to_data(self.sampler.synthesize(ws.to(self.device), noise, generator))
 
     def mix(self, z_coarse: torch.Tensor, z_fine: torch.Tensor, crossover_layer: int, *,
             truncation: float = 1.0, noise: str = "const") -> torch.Tensor:
         """Images whose styles before ``crossover_layer`` come from ``z_coarse`` and from it on
         from ``z_fine`` (layers 0 .. num_ws - 1; 0 is the 4x4 layer)."""
-        num_ws = self.averaged.num_ws
+        num_ws = self.sampler.num_ws
         if not 1 <= crossover_layer < num_ws:
             raise ConfigError(f"crossover_layer must lie in 1..{num_ws - 1} ({num_ws} style layers), got {crossover_layer}")
         self._check(truncation, noise)
-        coarse, fine = (self.averaged.ws(z.to(self.device), truncation) for z in (z_coarse, z_fine))
+        coarse, fine = (self.sampler.ws(z.to(self.device), truncation) for z in (z_coarse, z_fine))
         ws = torch.cat([coarse[:, :crossover_layer], fine[:, crossover_layer:]], 1)
-        return self.to_data(self.averaged.synthesize(ws, noise))
+        return self.to_data(self.sampler.synthesize(ws, noise))
 
     def mixing_grid(self, rows: int = 4, cols: int = 6, crossover_layer: int | None = None,
                     generator=None, truncation: float = 1.0) -> torch.Tensor:
         """A (1 + rows) x (1 + cols) grid: the top row shows the fine-style sources, the left
         column the coarse-style sources, cell (i, j) the coarse styles of row i with the fine
         styles of column j; the corner is blank. Returns the images, row by row."""
-        cut = crossover_layer or max(1, self.averaged.num_ws // 2)
+        cut = crossover_layer or max(1, self.sampler.num_ws // 2)
         z_rows, z_cols = self._z(rows, generator), self._z(cols, generator)
         corner = torch.zeros(1, *self.config.data_shape, device=self.device)
         top = torch.cat([corner, self.mix(z_cols, z_cols, cut, truncation=truncation)])
