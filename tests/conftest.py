@@ -172,7 +172,7 @@ def digits():
 
 
 def is_sgd(model) -> bool:
-    return not hasattr(model, "fit")
+    return not model.fitted
 
 
 def fit_briefly(model, data, steps: int = 5, seed: int = 0):

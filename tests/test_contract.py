@@ -20,19 +20,21 @@ from conftest import fit_briefly, is_sgd, same_state, tiny
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 NAMES = sorted(MODELS)
-# The data each current model must take; a model missing here is tried on both, and may
-# refuse one with a GenlabError (a text model cannot take images).
-SUPPORTS = {"gan": ("ring8", "digits"), "vae": ("ring8", "digits"), "gmm": ("ring8", "digits"),
-            "ae": ("ring8", "digits"), "dae": ("ring8", "digits"), "cvae": ("digits",),
-            "vaegan": ("ring8", "digits"), "pixelcnn": ("digits",), "pixelrnn": ("digits",),
-            "ddpm": ("ring8", "digits")}
-# Text models also run on a small real text (refusing ring8 and digits); their samples are strings.
-TEXT_MODELS = ("ngram",)
-# Models of two domains refuse one dataset and run on pairs: points and 8x8 images.
-DOMAIN_MODELS = {"dann": ("moons-rotated", "digits-inverted"), "cyclegan": ("digits-inverted",)}
-SUPPORTS.update(DOMAIN_MODELS)
-CASES = ([(name, spec) for name in NAMES for spec in ("ring8", "digits")] + [(name, "kjv") for name in TEXT_MODELS]
-         + [(name, spec) for name, specs in DOMAIN_MODELS.items() for spec in specs])
+# One dataset per kind of data a model may declare (``Model.data_kinds``), and the pairs of
+# domains for two-domain models: every model runs on every kind it declares, and must refuse
+# the others with one clear error. A refusal of a declared kind fails the test.
+ONE = {"points": "ring8", "image": "digits", "text": "kjv"}
+TWO = {"points": "moons-rotated", "image": "digits-inverted"}
+
+
+def specs_for(cls) -> list[str]:
+    table = TWO if cls.two_domains else ONE
+    return [table[kind] for kind in cls.data_kinds if kind in table]
+
+
+CASES = [(name, spec) for name in NAMES for spec in specs_for(MODELS[name])]
+REFUSED = [(name, spec) for name in NAMES for spec in (*ONE.values(), *TWO.values())
+           if spec not in specs_for(MODELS[name])]
 
 
 @pytest.fixture(scope="module")
@@ -43,12 +45,21 @@ def datasets(ring8, digits):
 
 
 def build(name, data):
-    try:
-        return genlab.create(name, data=data, **tiny(name))
-    except GenlabError as err:
-        if data.name in SUPPORTS.get(name, ()):
-            raise
-        pytest.skip(f"{name} refuses {data.name}: {err}")
+    return genlab.create(name, data=data, **tiny(name))
+
+
+@pytest.mark.parametrize("name,spec", REFUSED, ids=[f"{n}-{s}" for n, s in REFUSED])
+def test_data_a_model_does_not_declare_is_refused_in_one_line(name, spec, datasets):
+    with pytest.raises(GenlabError) as info:
+        build(name, datasets[spec])
+    assert name in str(info.value) and "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_model_declares_the_data_it_takes(name):
+    cls = MODELS[name]
+    assert cls.data_kinds and set(cls.data_kinds) <= {"points", "image", "text"}
+    assert specs_for(cls), f"{name} declares no data the contract test can try"
 
 
 @pytest.fixture(scope="module", params=CASES, ids=[f"{n}-{s}" for n, s in CASES])
@@ -136,7 +147,7 @@ def draw(model, n=7, seed=0, data=None):
     with torch.no_grad():
         if model.two_domains:
             x = data.part("a").x[:n]
-            return model.translate(x) if hasattr(model, "translate") else model.predict_proba(x)
+            return model.translate(x) if model.translates else model.predict_proba(x)
         return model.sample(n, generator=torch.Generator().manual_seed(seed))
 
 
@@ -151,7 +162,7 @@ def test_sample_shape_dtype_finite(case):
     if model.two_domains:  # no noise to sample from: sample() says what to use instead
         with pytest.raises(GenlabError, match="translate|predict"):
             model.sample(7)
-        expected = data.shape if hasattr(model, "translate") else (model.config.num_classes,)
+        expected = data.shape if model.translates else (model.config.num_classes,)
         assert x.shape == (7, *expected) and torch.isfinite(x).all()
         return
     if data.kind == "text":
@@ -164,7 +175,7 @@ def test_sample_shape_dtype_finite(case):
 
 def test_image_samples_lie_in_the_unit_interval(case):
     name, data, model = case
-    if data.kind != "image" or (model.two_domains and not hasattr(model, "translate")):
+    if data.kind != "image" or (model.two_domains and not model.translates):
         pytest.skip(f"{name} on {data.name} gives no images")
     x = draw(model, n=200, data=data)
     assert x.min() >= 0 and x.max() <= 1, (x.min().item(), x.max().item())

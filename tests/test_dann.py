@@ -4,6 +4,7 @@ import pytest
 import torch
 
 import genlab
+from genlab.trainer import Trainer, TrainConfig, TrainState
 from genlab.errors import ConfigError, DataError, GenlabError
 from genlab.models.dann import annealed_lr, grl_coefficient, reverse_gradient
 from genlab.runs import load_split
@@ -25,11 +26,28 @@ def test_schedules_start_at_zero_and_rise_to_the_weight_while_the_lr_falls():
     assert annealed_lr(1e-3, 0.0) == 1e-3 and annealed_lr(1e-3, 1.0) == pytest.approx(1e-3 / 11 ** 0.75)
     data = genlab.load_dataset("moons-rotated", n=400)
     model = genlab.create("dann", data=data, domain_weight=0.5, schedule_steps=20, hidden=8, layers=1)
-    assert model.coefficient() == 0.0
-    genlab.train(model, data, steps=25, batch_size=16, progress=False)
-    assert int(model.steps_done) == 25 and model.coefficient() == pytest.approx(0.5, abs=1e-4)
-    trainer_lr = model._optimizer.param_groups[0]["lr"]
+    assert model.coefficient(TrainState(1, 25)) == 0.0
+    trainer = Trainer(model, data, TrainConfig(steps=25, batch_size=16, log_every=1, progress=False))
+    trainer.run()
+    assert trainer.last_log["lambda"] == pytest.approx(0.5, abs=1e-4)  # capped: step 25 is past schedule_steps
+    trainer_lr = trainer.optimizers["adam"].param_groups[0]["lr"]
     assert trainer_lr == pytest.approx(annealed_lr(model.config.lr, 1.0))
+
+
+@pytest.mark.parametrize("steps", [500, 40])
+def test_by_default_both_schedules_follow_the_run_to_their_end(steps):
+    """schedule_steps 0: lambda and the lr reach the end of their schedules at the run's
+    last step, whatever --steps is (a fixed 2,000-step schedule stopped a 500-step run a
+    quarter of the way)."""
+    data = genlab.load_dataset("moons-rotated", n=400)
+    model = genlab.create("dann", data=data, domain_weight=0.5, hidden=8, layers=1)
+    trainer = Trainer(model, data, TrainConfig(steps=steps, batch_size=16, log_every=1, progress=False))
+    trainer.run()
+    first = model.coefficient(TrainState(1, steps))
+    assert first == 0.0
+    assert trainer.last_log["lambda"] == pytest.approx(0.5 * grl_coefficient(1.0), rel=1e-6)
+    assert trainer.optimizers["adam"].param_groups[0]["lr"] == pytest.approx(annealed_lr(model.config.lr, 1.0))
+    assert TrainState(steps, steps).progress == 1.0 and TrainState(1, steps).progress == 0.0
 
 
 def adapt(data, test, weight, seed, steps=1000):

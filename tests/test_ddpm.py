@@ -136,7 +136,7 @@ def test_learns_ring8():
     train, _ = load_dataset("ring8").split(0.2, seed=0)
     model = fit(train, 800, batch_size=256, timesteps=200)
     x = model.sample(2500, generator=torch.Generator().manual_seed(1))
-    m = mode_metrics(x, train.modes, train.sigma)  # the 3-sigma rule of EVALUATION.md
+    m = mode_metrics(x, train.modes, train.sigma)  # the 3-sigma rule of docs/EVALUATION.md
     assert m["modes"] >= 7, m  # seen: 8 modes, 4.2 % HQ, reverse KL 0.10 (about 8 s); ddpm sampler 8 modes
     ancestral = model.sample(2500, sampler="ddpm", generator=torch.Generator().manual_seed(1))
     assert mode_metrics(ancestral, train.modes, train.sigma)["modes"] >= 7
@@ -173,10 +173,10 @@ def test_bits_per_dim_on_digits_beat_uniform_and_the_untrained_network(digits_sp
 def test_ema_samples_and_warms_up(ring8):
     model = fit(ring8, 30, ema=0.999, hidden=16, layers=1, timesteps=20, sampling_steps=5)
     live, average = model.net.state_dict(), model.net_ema.average.state_dict()
-    assert int(model.ema_updates) == 30 and model.network is model.net_ema
+    assert int(model.net_ema.updates) == 30 and model.network is model.net_ema
     assert all(not torch.equal(live[k], average[k]) for k in live)
-    # warm-up: the last decay used is (1 + 29) / (10 + 29), not 0.999, so the average has moved
-    assert model.net_ema.decay == pytest.approx(30 / 39)
+    # warm-up: the next decay is (1 + 30) / (10 + 30), not 0.999, so the average has moved
+    assert model.net_ema.current_decay() == pytest.approx(31 / 40)
     assert not hasattr(genlab.create("ddpm", ema=0.0), "net_ema")
 
 

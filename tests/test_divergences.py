@@ -1,4 +1,4 @@
-"""Divergences against their oracles (EVALUATION.md): closed forms and scipy parity."""
+"""Divergences against their oracles (docs/EVALUATION.md): closed forms and scipy parity."""
 
 import math
 

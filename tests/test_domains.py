@@ -104,7 +104,7 @@ def test_trainer_draws_both_domains_and_only_the_labels_of_a(inverted):
     ("dann", "digits", ("two domains", "digits")),
     ("cyclegan", "mnist5k", ("two domains", "mnist5k")),
     ("gan", "moons-rotated", ("two domains", "gan")),
-    ("cyclegan", "moons-rotated", ("square images",)),
+    ("cyclegan", "moons-rotated", ("cyclegan", "images", "points")),
 ])
 def test_one_clear_line_when_model_and_data_do_not_fit(tmp_path, model, data, words):
     assert_one_line_error(run_cli("train", model, "--data", data, "--steps", "1", cwd=tmp_path), *words)

@@ -5,12 +5,12 @@ import torch
 import genlab
 from genlab.data import load_dataset
 from genlab.metrics import mode_metrics
-from genlab.models.gan import minimax_generator_loss, nonsaturating_generator_loss
+from genlab.models.adversarial import minimax_generator_loss, nonsaturating_generator_loss
 from genlab.trainer import Trainer, TrainConfig
 
 # Counting rule for a short budget: a sample counts for its nearest mode when it lies within
 # 10 sigma (0.1) of it, well inside half the distance between neighbouring modes (0.38).
-# The 3 sigma figures of EVALUATION.md need a longer run: benchmarks/modes.py.
+# The 3 sigma figures of docs/EVALUATION.md need a longer run: benchmarks/modes.py.
 SHORT_BUDGET_RADIUS_SIGMAS = 10
 
 

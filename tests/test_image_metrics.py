@@ -1,4 +1,4 @@
-"""Oracle tests for the image metrics (EVALUATION.md): closed forms, known limits, and parity
+"""Oracle tests for the image metrics (docs/EVALUATION.md): closed forms, known limits, and parity
 with torchmetrics on the same features."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Oracles for the mode metrics (EVALUATION.md, VEEGAN / PacGAN protocol)."""
+"""Oracles for the mode metrics (docs/EVALUATION.md, VEEGAN / PacGAN protocol)."""
 
 import math
 

@@ -77,7 +77,10 @@ def test_sigkill_then_resume_is_bitwise_equal_to_an_uninterrupted_run(tmp_path):
 # --- in process ----------------------------------------------------------------------------------
 
 def make(name, data, seed=0):
+    """A tiny model; ``vae-warmup`` is a vae whose KL weight follows the trainer's step."""
     torch.manual_seed(seed)
+    if name == "vae-warmup":
+        return genlab.create("vae", data=data, kl_warmup=45, **tiny("vae"))
     return genlab.create(name, data=data, **tiny(name))
 
 
@@ -86,13 +89,33 @@ def config(steps, **overrides):
     return TrainConfig(**{**values, **overrides})
 
 
+class Interrupted(Exception):
+    pass
+
+
+def interrupt_at_log(n: int):
+    """A monitor that stops training at its n-th call (step 10 n, before that step's checkpoint)."""
+    calls = 0
+
+    def monitor(model) -> dict:
+        nonlocal calls
+        calls += 1
+        if calls == n:
+            raise Interrupted
+        return {}
+
+    return monitor
+
+
 @pytest.mark.parametrize("name,spec", [("gan", "ring8"), ("vae", "ring8"), ("dann", "moons-rotated"),
-                                       ("cyclegan", "digits-inverted")])
+                                       ("cyclegan", "digits-inverted"), ("vae-warmup", "ring8")])
 def test_trainer_resume_is_exact(tmp_path, ring8, name, spec):
-    """Two-domain models too: dann's step count (its schedules) and cyclegan's image pools resume."""
+    """Two-domain models too: dann's schedules (which follow the run's progress) and
+    cyclegan's image pools resume; the interrupted run stops after its step-30 checkpoint."""
     data = ring8 if spec == "ring8" else genlab.load_dataset(spec, n=300)
     straight = Trainer(make(name, data), data, config(60), tmp_path / "a").run()
-    Trainer(make(name, data), data, config(30), tmp_path / "b").run()
+    with pytest.raises(Interrupted):
+        Trainer(make(name, data), data, config(60), tmp_path / "b", monitors=(interrupt_at_log(4),)).run()
     torch.manual_seed(1234)  # resume must restore the RNG, not inherit the caller's
     resumed = Trainer(make(name, data, seed=99), data, config(60), tmp_path / "b").run(resume=True)
     assert same_state(straight, resumed)
@@ -141,9 +164,9 @@ def poison_vae_loss(monkeypatch, at_call: int, how: str):
     gradient is NaN ("grad"), so that the weights go NaN while every logged loss is fine."""
     original, calls = VAE.loss, []
 
-    def loss(self, x, y=None):
+    def loss(self, x, y=None, state=None):
         calls.append(1)
-        out = original(self, x, y)
+        out = original(self, x, y, state)
         if len(calls) >= at_call:
             if how == "loss":
                 out["loss"] = out["loss"] * float("nan")

@@ -13,7 +13,7 @@ from genlab import runs
 from genlab.cli import main
 from genlab.config import to_dict
 from genlab.errors import CheckpointError
-from genlab.io import CONFIG, WEIGHTS
+from genlab.models.saving import CONFIG, WEIGHTS
 from genlab.trainer import CHECKPOINT
 from conftest import same_state, tiny, trained
 

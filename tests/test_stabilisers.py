@@ -6,7 +6,7 @@ from torch import nn
 
 import genlab
 from genlab.errors import ConfigError
-from genlab.models.gan import discriminator_loss
+from genlab.models.adversarial import discriminator_loss
 from genlab.nn import mlp
 from genlab.nn.stabilisers import EMA, r1_penalty, smooth_real_targets, spectral_norm
 from genlab.trainer import Trainer, TrainConfig

@@ -4,6 +4,7 @@ import pytest
 import torch
 
 import genlab
+from genlab.trainer import TrainState
 from genlab.errors import ConfigError
 from genlab.nn.stylegan import blend, growth
 from conftest import assert_one_line_error, assert_succeeded, run_cli
@@ -145,7 +146,7 @@ def test_cli_samples_with_truncation_and_refuses_a_bad_psi(tmp_path):
 def test_path_length_penalty_is_computed_lazily_and_tracks_its_mean(digits):
     model = small(digits, pl_weight=2.0).train()
     x = digits.x[:8]
-    computed = ["path_length" in model.g_step(x) for _ in range(6)]   # steps 0..5
-    assert computed == [True, False, False, False, True, False]       # every 4th step
+    computed = ["path_length" in model.g_step(x, None, TrainState(step, 6)) for step in range(1, 7)]
+    assert computed == [True, False, False, False, True, False]       # every 4th step, from the first
     assert float(model.pl_mean) > 0
     assert "path_length" not in small(digits).g_step(x)               # off by default

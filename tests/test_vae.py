@@ -14,7 +14,7 @@ from genlab.data import load_dataset
 from genlab.evaluation import evaluate
 from genlab.metrics import bits_per_dim, dequantize
 from genlab.models.vae import discretized_logistic_log_prob
-from genlab.trainer import Trainer, TrainConfig
+from genlab.trainer import Trainer, TrainConfig, TrainState
 from conftest import assert_one_line_error, assert_succeeded, run_main
 
 
@@ -143,13 +143,13 @@ def test_discretized_vae_reports_exact_bits_per_dim_below_uniform():
 
 def test_kl_warmup_raises_the_kl_weight_linearly_to_beta(digits):
     model = genlab.create("vae", data=digits, hidden=16, layers=1, beta=2.0, kl_warmup=20)
-    assert model.kl_weight() == 0.0
+    assert model.kl_weight(TrainState(1, 10)) == 0.0
     trainer = Trainer(model, digits, TrainConfig(steps=10, batch_size=16, log_every=5, progress=False, monitor=False))
     trainer.run()
-    assert int(model.steps_done) == 10 and model.kl_weight() == pytest.approx(1.0)
+    assert model.kl_weight(TrainState(11, 20)) == pytest.approx(1.0)
     assert trainer.last_log["kl_weight"] == pytest.approx(2.0 * 7 / 20)  # steps 5..9 done before each loss
-    Trainer(model, digits, TrainConfig(steps=15, batch_size=16, progress=False, monitor=False)).run()
-    assert model.kl_weight() == 2.0  # capped at beta
+    assert model.kl_weight(TrainState(30, 30)) == 2.0  # capped at beta
+    assert model.kl_weight() == 2.0  # outside training: beta itself
 
 
 def test_interpolation_ends_decode_to_the_reconstructions(binarised):

@@ -11,6 +11,7 @@ from .models import Model, get
 def data_config(cls: type[Model], data) -> dict:
     """Config values a model takes from its data: shape, intensity levels, classes."""
     check_domains(cls, data)
+    check_kind(cls, data)
     names = {f.name for f in dataclasses.fields(cls.Config)}
     values = {"data_shape": tuple(data.shape), "n_bins": data.n_bins or 0, "num_classes": data.num_classes}
     return {k: v for k, v in values.items() if k in names}
@@ -20,7 +21,7 @@ def check_domains(cls: type[Model], data) -> None:
     """Two-domain models need two-domain data, and the other models one dataset."""
     from .errors import DataError
 
-    paired = getattr(data, "domain", None) is not None
+    paired = data.domain is not None
     if cls.two_domains and not paired:
         raise DataError(f"{cls.name} needs two domains (A and B), and {data.name} is one dataset: use a pair "
                         f"such as mnist5k-inverted, digits-mnist5k, moons-rotated or pair:A+B")
@@ -28,36 +29,67 @@ def check_domains(cls: type[Model], data) -> None:
         raise DataError(f"{data.name} holds two domains, for cyclegan and dann; {cls.name} trains on one dataset")
 
 
-def create(name: str, data=None, **config) -> Model:
-    """Build a registered model from keyword settings; ``data`` fills in its shape.
+KIND_WORDS = {"points": "points", "image": "images", "text": "text"}
+
+
+def check_kind(cls: type[Model], data) -> None:
+    """A model takes only the kinds of data it declares (``Model.data_kinds``)."""
+    from .errors import DataError
+
+    if data.kind not in cls.data_kinds:
+        takes = " or ".join(KIND_WORDS[k] for k in cls.data_kinds)
+        raise DataError(f"{cls.name} models {takes}; {data.name} holds {KIND_WORDS[data.kind]}")
+
+
+def create(name: str, data=None, **settings) -> Model:
+    """Build a registered model from keyword settings; ``data`` fills in its shape. Settings
+    that are ``nn.Module`` s replace the model's own networks (``Model.networks`` names them;
+    each is checked on an example batch here).
 
     >>> model = genlab.create("gan", data=genlab.load_dataset("ring8"), loss="minimax")
+    >>> model = genlab.create("dcgan", data=mnist, generator=MyGenerator(64))
     """
+    from torch import nn
+
+    from .models.networks import check_networks
+
     cls = get(name)
+    networks = {k: v for k, v in settings.items() if isinstance(v, nn.Module)}
+    config = {k: v for k, v in settings.items() if k not in networks}
     values = {**(data_config(cls, data) if data is not None else {}), **config}
-    return cls(from_dict(cls.Config, values, what=f"{name} config"))
+    model = cls(from_dict(cls.Config, values, what=f"{name} config"), **networks)
+    check_networks(model)
+    return model
 
 
 def load(directory, device: str | None = None) -> Model:
     """Load a model saved with ``model.save(directory)`` (or a finished run directory)."""
-    from .io import load_model
+    from .models import load_model
 
     return load_model(directory, device)
 
 
-def fit(model: Model, data) -> Model:
+def fit(model: Model, data, seed: int = 0) -> Model:
     """Closed-form or EM fit: text models count their texts, the others take the tensor."""
     if data.kind == "text":
         return model.fit(data.texts)
-    return model.fit(data.x, n_bins=data.n_bins)
+    return model.fit(data.x, n_bins=data.n_bins, seed=seed)
+
+
+def train_config(model_cls: type[Model], settings: dict):
+    """The training settings: the model's own defaults (``Model.train_defaults``, what its
+    benchmark found best), overridden by ``settings``."""
+    from .trainer import TrainConfig
+
+    return from_dict(TrainConfig, {**model_cls.train_defaults, **settings}, what="training")
 
 
 def train(model: Model, data, **settings) -> Model:
     """Fit ``model`` to ``data`` in memory: EM/closed form through ``model.fit``, SGD
     through the trainer with ``settings`` from ``TrainConfig`` (steps, batch_size, seed...)."""
-    from .trainer import TrainConfig, Trainer
+    from .trainer import Trainer
 
-    if hasattr(model, "fit"):
-        return fit(model, data)
-    config = from_dict(TrainConfig, settings, what="training")
+    config = train_config(type(model), settings)
+    if model.fitted:
+        return fit(model, data, config.seed)
     return Trainer(model, data, config).run()

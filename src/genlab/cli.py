@@ -91,23 +91,25 @@ def cmd_sample(args) -> int:
     out = Path(args.out)
     if out.suffix not in (".png", ".npz", ".txt"):
         raise ConfigError(f"--out must end in .png, .npz or .txt (text models), got {out.name}")
-    text_settings = {**parse_sets(args.set), **({"prompt": args.prompt} if args.prompt is not None else {})}
+    settings = parse_sets(args.set)
     model, record = load_run(args.run_dir)
     model.eval()
-    is_text = getattr(model, "data_kind", None) == "text"  # samples are strings
+    is_text = model.data_kinds == ("text",)  # samples are strings
     if (out.suffix == ".txt") != is_text:
         raise ConfigError(f"{model.name} samples go to " + ("FILE.txt" if is_text else "FILE.png or FILE.npz"))
-    takes_sets = is_text or bool(getattr(model, "sampling_settings", ()))  # e.g. ddpm's sampler, eta
     if args.prompt is not None and not is_text:
         raise ConfigError(f"--prompt is for text models; {model.name} takes none")
-    if text_settings and not takes_sets:
-        raise ConfigError(f"--set is for models with sampling settings (text models, ddpm, stylegan); "
-                          f"{model.name} takes none")
+    if settings and model.Sampling is None:
+        raise ConfigError(f"--set is for models with sampling settings (text models, ddpm, stylegan, the pixel "
+                          f"models); {model.name} takes none")
+    model.sampling(settings)  # every key and value checked before any work
+    if args.prompt is not None:
+        settings["prompt"] = args.prompt
     generator = torch.Generator().manual_seed(args.seed)
-    if hasattr(model, "translate"):
+    if model.translates:
         return translate_run(model, record, args.n, out)
     with torch.no_grad():
-        x = model.sample(args.n, generator=generator, **text_settings)
+        x = model.sample(args.n, generator=generator, **settings)
     if is_text:
         write_lines(out, x)
     elif out.suffix == ".png":

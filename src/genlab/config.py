@@ -11,6 +11,7 @@ import dataclasses
 import re
 import types
 import typing
+from dataclasses import dataclass
 from typing import Any, Literal, Union, get_args, get_origin
 
 from .errors import ConfigError
@@ -144,6 +145,28 @@ def check_adam(config) -> None:
     """The Adam settings ``lr``, ``beta1`` and ``beta2`` that adversarial configs share."""
     check_learning_rate(config.lr)
     check(0 <= config.beta1 < 1 and 0 <= config.beta2 < 1, "Adam betas must lie in [0, 1)")
+
+
+@dataclass
+class Settings:
+    """The root of the config classes that share fields through inheritance: each class
+    checks its own fields in ``__post_init__`` and calls ``super().__post_init__()``."""
+
+    def __post_init__(self):
+        pass
+
+
+@dataclass
+class AdamSettings(Settings):
+    """Adam's learning rate and betas, for models trained with one rate for all networks."""
+
+    lr: float = 2e-4
+    beta1: float = 0.5  # Adam's beta1 = 0.5 as in Radford et al. 2016
+    beta2: float = 0.999
+
+    def __post_init__(self):
+        super().__post_init__()
+        check_adam(self)
 
 
 def describe(cls) -> list[tuple[str, str, str]]:

@@ -2,7 +2,7 @@
 
 Fits a Gaussian mixture by EM and trains a non-saturating GAN on ``ring8``; trains a VAE and
 fits a Gaussian mixture on ``digits``; prints one table with a first quality figure for each:
-mode coverage on the ring (EVALUATION.md protocol, 2,500 samples, 3 sigma) and held-out
+mode coverage on the ring (docs/EVALUATION.md protocol, 2,500 samples, 3 sigma) and held-out
 likelihood in bits/dim (n_bins = 17; exact for the mixture, an ELBO bound for the VAE; a
 uniform model scores log2(17) = 4.087).
 """

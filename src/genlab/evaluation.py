@@ -1,6 +1,6 @@
 """``genlab eval``: the metrics that fit a model's data, each beside its real-vs-real value.
 
-The metrics follow EVALUATION.md. Which ones apply is decided by the data: mode metrics on
+The metrics follow docs/EVALUATION.md. Which ones apply is decided by the data: mode metrics on
 2-D toys with known modes; sliced Wasserstein-1 and MMD on any point data; likelihood where
 the model defines it (exact for gmm; for the VAE family the -ELBO and the IWAE bound with K
 importance samples, in nats per image for binarised data and bits/dim for multi-level
@@ -39,20 +39,14 @@ IWAE_K = 1_000
 def default_metrics(model, data) -> list[str]:
     """The metrics that fit ``data`` (and ``model``, for likelihood)."""
     if data.domain is not None:
-        return ["translation" if hasattr(model, "translate") else "adaptation"]
+        return ["translation" if model is not None and model.translates else "adaptation"]
     if data.kind == "points":
         names = (["modes"] if data.modes is not None else []) + ["wasserstein", "mmd"]
     else:
         names = list(LABELLED) if data.y is not None else []
-    if model is not None and type(model).evaluate is not _base_evaluate():
+    if model is not None and model.likelihood:
         names.append("likelihood")
     return names
-
-
-def _base_evaluate():
-    from .models.base import Model
-
-    return Model.evaluate
 
 
 def check_metrics(names: list[str], data) -> None:
@@ -99,7 +93,7 @@ def evaluate(model_or_samples, train, test=None, *, n: int | None = None, metric
     only_likelihood = train.kind == "text" or set(names) <= {"likelihood"}  # no samples needed
     fake = None if only_likelihood else _samples(model_or_samples, n, seed, labels)
     protocol = {"data": train.name, "split": train.split_info, "n": n, "seed": seed,
-                "sampler": {"generator_seed": seed, "device": "cpu"}}
+                "sampler": {"generator_seed": seed, "device": "cpu" if model is None else str(model.device)}}
     scores: dict = {}
     if train.kind == "points":
         scores.update(_point_scores(names, fake, train, test, n, seed))
@@ -120,13 +114,13 @@ def _domain_scores(model, names, train, test, n, seed, cache_dir) -> dict:
     protocol = {"data": train.name, "split": train.split_info, "n": n, "seed": seed}
     scores: dict = {}
     if "translation" in names:
-        if not hasattr(model, "translate"):
+        if not model.translates:
             raise ConfigError(f"metric 'translation' needs a translation model (cyclegan); {model.name} is not one")
         result = translation_scores(model, train, test, n=n, seed=seed, cache_dir=cache_dir)
         scores.update(result["scores"])
         protocol["translation"] = result["protocol"]
     if "adaptation" in names:
-        if not hasattr(model, "predict"):
+        if not model.classifies:
             raise ConfigError(f"metric 'adaptation' needs a classifier (dann); {model.name} is not one")
         scores.update(adaptation_scores(model, test))
     return {"scores": scores, "protocol": protocol}
@@ -155,8 +149,9 @@ def resolve_n(n: int | None, train, test) -> int:
 
 def _requested_labels(model, n: int) -> torch.Tensor | None:
     """Balanced labels 0, 1, ..., k-1, 0, 1, ... for a class-conditional model, else None."""
-    k = getattr(getattr(model, "config", None), "num_classes", None)
-    return None if not k else torch.arange(n) % k
+    if model is None or not model.conditional:
+        return None
+    return torch.arange(n) % model.config.num_classes
 
 
 def _samples(model_or_samples, n: int, seed: int, labels: torch.Tensor | None = None) -> torch.Tensor:
@@ -227,13 +222,12 @@ def _likelihood(model, test, iwae_k: int = IWAE_K, protocol: dict | None = None)
     """The model's held-out likelihood figures; for a VAE the -ELBO and the IWAE NLL with
     ``iwae_k`` importance samples (Burda et al. 2016), in nats per image for binarised data
     and also in bits/dim for multi-level images. The unit and K go into the protocol."""
-    takes_k = "iwae_k" in model.evaluate.__code__.co_varnames
+    options = {"iwae_k": iwae_k} if "iwae_k" in model.evaluate_options else {}
     with torch.no_grad():
-        figures = model.evaluate(test, **({"iwae_k": iwae_k} if takes_k else {}))
-    if protocol is not None and (takes_k or hasattr(model, "likelihood_unit")):
-        protocol["likelihood"] = {**({"iwae_k": iwae_k} if takes_k else {}), "n": len(test),
-                                  "binarized": test.binarized, "n_bins": test.n_bins,
-                                  "unit": getattr(model, "likelihood_unit", lambda: None)()}
+        figures = model.evaluate(test, **options)
+    if protocol is not None and model.likelihood:
+        protocol["likelihood"] = {**options, "n": len(test), "binarized": test.binarized, "n_bins": test.n_bins,
+                                  "unit": model.likelihood_unit()}
     return {k: {"model": v, "real": None} for k, v in figures.items()}
 
 

@@ -1,9 +1,7 @@
-"""Saving and loading models: ``model.safetensors`` + ``config.json``, never pickled code.
+"""Files written safely: atomic writes, JSON, SHA-256.
 
-A saved model is a directory with two files. ``config.json`` names the model, holds its
-config and a format version, and records the SHA-256 of the weights file so that a
-tampered or truncated file is caught before it is used. Every file is written to a
-temporary name in the same directory and renamed, so a crash never leaves half a file.
+Every file genlab writes goes to a temporary name in the same directory and is renamed, so
+a crash never leaves half a file. Saving and loading models lives in ``models/saving.py``.
 """
 
 from __future__ import annotations
@@ -15,11 +13,8 @@ import tempfile
 from pathlib import Path
 from typing import Any, Callable
 
-from .errors import CheckpointError, ConfigError
+from .errors import CheckpointError
 
-FORMAT_VERSION = 1
-WEIGHTS = "model.safetensors"
-CONFIG = "config.json"
 
 
 def atomic_write(path: str | os.PathLike, write: Callable[[str], None]) -> None:
@@ -69,66 +64,11 @@ def sha256(path: str | os.PathLike) -> str:
     return h.hexdigest()
 
 
-def save_model(model, directory: str | os.PathLike) -> Path:
-    """Write ``model`` to ``directory`` as safetensors weights plus a JSON config."""
-    from safetensors.torch import save_file
-
-    from .config import to_dict
-
-    directory = Path(directory)
-    state = {k: v.detach().cpu().contiguous().clone() for k, v in model.state_dict().items()}
-    atomic_write(directory / WEIGHTS, lambda tmp: save_file(state, tmp, metadata={"model": model.name}))
-    write_json(
-        directory / CONFIG,
-        {
-            "format": "genlab-model",
-            "format_version": FORMAT_VERSION,
-            "model": model.name,
-            "config": to_dict(model.config),
-            "weights_sha256": sha256(directory / WEIGHTS),
-        },
-    )
-    return directory
-
-
-def load_model(directory: str | os.PathLike, device: str | None = None):
-    """Rebuild a model saved by :func:`save_model`; no code is executed from the files."""
-    from safetensors import SafetensorError
-    from safetensors.torch import load_file
-
-    from .models import build
-
-    directory = Path(directory)
-    if not directory.is_dir():
-        raise CheckpointError(f"not a model directory: {directory}")
-    meta = read_json(directory / CONFIG, "model config")
-    if meta.get("format") != "genlab-model" or "model" not in meta or "config" not in meta:
-        raise CheckpointError(f"{directory / CONFIG} is not a genlab model config")
-    if meta.get("format_version") != FORMAT_VERSION:
-        raise CheckpointError(
-            f"{directory / CONFIG} has format version {meta.get('format_version')}; "
-            f"this genlab reads version {FORMAT_VERSION}"
-        )
-    try:
-        model = build(meta["model"], meta["config"])
-    except ConfigError as err:
-        raise CheckpointError(f"{directory / CONFIG}: {err}") from None
-    weights = directory / WEIGHTS
-    if not weights.is_file():
-        raise CheckpointError(f"missing weights file: {weights}")
-    if meta.get("weights_sha256") not in (None, sha256(weights)):
-        raise CheckpointError(f"weights file {weights} does not match its config.json (tampered, truncated or replaced)")
-    try:
-        state = load_file(weights)
-    except (SafetensorError, OSError, ValueError, RuntimeError) as err:
-        raise CheckpointError(f"damaged weights file {weights}: {err}") from None
-    load_state(model, state, str(weights))
-    return model.to(device) if device else model
-
-
 def load_state(model, state: dict, source: str) -> None:
-    """``load_state_dict`` with one clear line for missing, extra or misshapen tensors."""
+    """``load_state_dict`` with one clear line for missing, extra or misshapen tensors; a
+    state an older genlab wrote is first brought up to date by ``model.upgrade_state``."""
     own = model.state_dict()
+    state = model.upgrade_state(dict(state))
     missing = sorted(set(own) - set(state))
     extra = sorted(set(state) - set(own))
     if missing or extra:

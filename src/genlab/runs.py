@@ -27,7 +27,7 @@ from .io import read_json, write_json
 RUN = "run.json"
 TEST_FRACTION = 0.2
 SPLIT_SEED = 0
-MODE_SAMPLES = 2_500  # EVALUATION.md's protocol
+MODE_SAMPLES = 2_500  # docs/EVALUATION.md's protocol
 DATA_KEYS = ("data_shape", "n_bins", "num_classes")  # model settings taken from the data
 DATA_SETTINGS = {"binarize": float}  # --set keys that change the data, recorded under run.json's "data"
 
@@ -43,12 +43,23 @@ class RunResult:
     quality: dict = field(default_factory=dict)
 
 
-def split_settings(model_cls, settings: dict) -> tuple[dict, dict]:
-    """Route ``--set`` keys to the model's config or to the trainer's."""
+def setting_owners(model_cls) -> dict[str, set[str]]:
+    """The keys each config takes: the model's, the trainer's, and the data's."""
     from .trainer import TrainConfig
 
-    model_keys = {f.name for f in dataclasses.fields(model_cls.Config)}
-    train_keys = {f.name for f in dataclasses.fields(TrainConfig)}
+    return {"model": {f.name for f in dataclasses.fields(model_cls.Config)},
+            "training": {f.name for f in dataclasses.fields(TrainConfig)}, "data": set(DATA_SETTINGS)}
+
+
+def split_settings(model_cls, settings: dict) -> tuple[dict, dict]:
+    """Route ``--set`` keys to the model's config or to the trainer's: each key to exactly
+    one. Two configs claiming one key is a mistake in genlab's code, never resolved by
+    sending the value to both."""
+    owners = setting_owners(model_cls)
+    model_keys, train_keys = owners["model"], owners["training"]
+    shared = sorted((model_keys & train_keys) | ((model_keys | train_keys) & owners["data"]))
+    if shared:
+        raise TypeError(f"setting {shared[0]!r} of {model_cls.name} is claimed by two configs")
     from_data = sorted(set(settings) & set(DATA_KEYS))
     if from_data:
         raise ConfigError(f"{from_data[0]!r} is set from the data and cannot be given with --set")
@@ -73,13 +84,13 @@ def prepare(model_name: str, data_spec: str, settings: dict, *, data_seed: int =
     """Load and split the data, build the model and the training config; no files written."""
     import torch
 
-    from .api import create
+    from .api import create, train_config as make_train_config
     from .models import get
-    from .trainer import TrainConfig, resolve_device
+    from .trainer import resolve_device
 
     cls = get(model_name)
     model_values, train_values = split_settings(cls, settings)
-    train_config = from_dict(TrainConfig, train_values, what="training")
+    train_config = make_train_config(cls, train_values)
     resolve_device(train_config.device)
     train_data, test_data = load_split(data_spec, data_seed, **data_settings(settings))
     torch.manual_seed(train_config.seed)  # the seed decides the initial weights too
@@ -116,8 +127,7 @@ def start(model_name: str, data_spec: str, settings: dict, *, out: str | Path | 
     """Check everything, then make the run directory and train. Returns a RunResult, or the
     resolved settings (a dict) for a dry run."""
     model, train_config, train_data, test_data = prepare(model_name, data_spec, settings)
-    if hasattr(model, "check_data"):  # problems a model finds in the data, before any file is written
-        model.check_data(train_data)
+    model.check_data(train_data)  # problems a model finds in the data, before any file is written
     record = {
         "format": "genlab-run",
         "model": model_name,
@@ -145,7 +155,10 @@ def resume(run_dir: str | Path, steps: int | None = None) -> RunResult:
     record = read_json(run_dir / RUN, "run record")
     if record.get("format") != "genlab-run":
         raise CheckpointError(f"{run_dir / RUN} is not a genlab run record")
-    model_values = {k: v for k, v in record["model_config"].items() if k not in DATA_KEYS}
+    from .models import get
+
+    retired = get(record["model"]).retired_config  # keys an older genlab wrote
+    model_values = {k: v for k, v in record["model_config"].items() if k not in DATA_KEYS and k not in retired}
     settings = {**model_values, **record["train"],
                 **{k: record["data"][k] for k in DATA_SETTINGS if record["data"].get(k) is not None}}
     if steps is not None:
@@ -164,9 +177,9 @@ def execute(model, train_config, train_data, test_data, run_dir: Path, record: d
 
     begin = time.perf_counter()
     try:
-        if hasattr(model, "fit"):
-            fit(model, train_data)
-            steps = int(getattr(model, "n_iter_", 0))
+        if model.fitted:
+            fit(model, train_data, train_config.seed)
+            steps = model.n_iter_
         else:
             monitors = monitors_for(train_data, test_data) if train_config.monitor else ()
             trainer = Trainer(model, train_data, train_config, run_dir, monitors=monitors,
@@ -183,11 +196,11 @@ def execute(model, train_config, train_data, test_data, run_dir: Path, record: d
     with torch.no_grad():
         name = "samples.txt" if train_data.kind == "text" else "samples.png"
         picture(train_data, train_config.seed)(model, run_dir / name)
-        if hasattr(model, "mixing_grid"):  # stylegan: coarse styles by row, fine styles by column
-            from .plot import save_image_grid
+        from .plot import save_image_grid
 
-            grid = model.mixing_grid(rows=6, cols=8, generator=torch.Generator(model.device).manual_seed(train_config.seed))
-            save_image_grid(grid.cpu(), run_dir / "mixing.png", nrow=9)
+        generator = torch.Generator(model.device).manual_seed(train_config.seed)
+        for file_name, (images, nrow) in model.pictures(generator).items():  # e.g. stylegan's mixing grid
+            save_image_grid(images.cpu(), run_dir / file_name, nrow=nrow)
     record.update(status="complete", steps=steps, seconds=round(seconds, 2), quality=quality)
     write_json(run_dir / RUN, record)
     return RunResult(run_dir, model, record["model"], record["data"]["spec"], steps, seconds, quality)
@@ -195,7 +208,7 @@ def execute(model, train_config, train_data, test_data, run_dir: Path, record: d
 
 def measure(model, train_data, test_data, seed: int = 0) -> dict:
     """A first quality figure: held-out likelihood where exact or bounded, and mode metrics
-    (EVALUATION.md protocol, 2,500 samples) on toys with known modes."""
+    (docs/EVALUATION.md protocol, 2,500 samples) on toys with known modes."""
     import torch
 
     model.eval()
@@ -217,7 +230,7 @@ def picture(data, seed: int = 0):
     def draw(model, path: Path) -> None:
         generator = torch.Generator(model.device).manual_seed(seed)
         if data.domain is not None:  # translation rows (input, there, back) for each domain; none for dann
-            if hasattr(model, "translation_grid"):
+            if model.translates:
                 save_image_grid(model.translation_grid(data.part("a").x[:8], data.part("b").x[:8]).cpu(), path, nrow=8)
             return None
         if data.kind == "text":
@@ -252,8 +265,8 @@ def interpolation_grid(run_dir, out, *, pairs: int = 8, steps: int = 10, seed: i
     check(out.suffix == ".png", f"--out must end in .png, got {out.name}")
     check(pairs > 0 and steps >= 2, f"--pairs must be positive and --steps at least 2, got {pairs} and {steps}")
     model, record = load_run(run_dir)
-    if not hasattr(model, "interpolate"):
-        able = sorted(name for name, cls in MODELS.items() if hasattr(cls, "interpolate"))
+    if not model.interpolates:
+        able = sorted(name for name, cls in MODELS.items() if cls.interpolates)
         raise ConfigError(f"{model.name} has no latent codes to interpolate; models that do: {', '.join(able)}")
     if record is None:
         raise DataError(f"{run_dir} has no run.json: interpolate a run directory made by `genlab train`")
@@ -262,7 +275,7 @@ def interpolation_grid(run_dir, out, *, pairs: int = 8, steps: int = 10, seed: i
     check(2 * pairs <= len(test), f"--pairs {pairs} needs {2 * pairs} test images; {test.name} has {len(test)}")
     pick = torch.randperm(len(test), generator=torch.Generator().manual_seed(seed))[:2 * pairs]
     a, b = pick[:pairs], pick[pairs:]
-    labelled = getattr(model.config, "num_classes", 0) and test.y is not None
+    labelled = model.conditional and test.y is not None
     kwargs = {"labels_a": test.y[a], "labels_b": test.y[b]} if labelled else {}
     with torch.no_grad():
         path = model.eval().interpolate(test.x[a], test.x[b], steps, **kwargs).cpu()  # (pairs, steps, C, H, W)

@@ -1,9 +1,11 @@
 """One trainer for every model trained by stochastic gradient descent.
 
 The trainer knows nothing about the model it trains (minGPT's trainer is the model for
-this): a model lists its optimisers and its *phases* — one optimisation step each, such as
-"discriminator" then "generator" for a GAN, as in stylegan2-ada — and the trainer runs them
-in order on batches drawn from data held in memory on the device. It logs, draws sample
+this): a model lists its optimisers and its *phases* (``genlab.models.base``) — one
+optimisation step each, such as "discriminator" then "generator" for a GAN, as in
+stylegan2-ada — and the trainer runs them in order on batches drawn from data held in memory
+on the device, handing each the :class:`TrainState` (step, total, progress) and setting the
+learning rates the model's schedule asks for. It logs, draws sample
 pictures and writes atomic checkpoints that hold everything needed to continue the run
 bit for bit: weights, optimiser states, step and random number generator states.
 """
@@ -28,19 +30,18 @@ from .io import atomic_write, load_state
 CHECKPOINT = "checkpoint.pt"
 METRICS = "metrics.jsonl"
 
-LossFn = Callable[[torch.Tensor, "torch.Tensor | None"], dict[str, torch.Tensor]]
+@dataclass(frozen=True)
+class TrainState:
+    """Where training stands when a phase runs (``step`` counts from 1 to ``total``); the
+    trainer hands it to every phase's loss and to the model's learning-rate schedule."""
 
+    step: int
+    total: int
 
-@dataclass
-class Phase:
-    """One optimisation step of an iteration: ``loss(x, y)["loss"]`` is minimised by
-    ``optimizer``; every other entry of the returned dict is logged under its key."""
-
-    name: str
-    optimizer: str
-    loss: LossFn
-    repeats: int = 1  # e.g. n_critic discriminator steps per generator step
-    after: Callable[[], None] | None = None  # run after each optimizer.step(): weight clipping, EMA
+    @property
+    def progress(self) -> float:
+        """0 at the first step, 1 at the last: the argument of every schedule."""
+        return 1.0 if self.total <= 1 else min(1.0, (self.step - 1) / (self.total - 1))
 
 
 @dataclass
@@ -113,7 +114,7 @@ class Trainer:
         self.step = 0
         self.last_good = 0  # step of the last checkpoint written
         self.last_log_step = 0
-        self.history: dict[str, list[torch.Tensor]] = defaultdict(list)
+        self.history: dict[str, list[tuple[int, torch.Tensor]]] = defaultdict(list)
         self.last_log: dict[str, float] = {}
 
     # --- the loop -----------------------------------------------------------------------
@@ -134,18 +135,22 @@ class Trainer:
         return self.model
 
     def train_step(self) -> None:
+        state = TrainState(self.step, self.config.steps)
+        for name, lr in self.model.learning_rates(state).items():
+            for group in self.optimizers[name].param_groups:
+                group["lr"] = lr
         for phase in self.phases:
             optimizer = self.optimizers[phase.optimizer]
             for _ in range(phase.repeats):
                 x, y = self.batch()
                 optimizer.zero_grad(set_to_none=True)
-                out = phase.loss(x, y)
+                out = phase.loss(x, y, state)
                 out["loss"].backward()
                 optimizer.step()
                 if phase.after is not None:
                     phase.after()
                 for key, value in out.items():
-                    self.history[f"{phase.name}_{key}" if key == "loss" else key].append(value.detach())
+                    self.history[f"{phase.name}_{key}" if key == "loss" else key].append((self.step, value.detach()))
 
     def batch(self):
         """A batch drawn uniformly with replacement from the in-memory training data.
@@ -179,13 +184,12 @@ class Trainer:
         """Average what was logged since the last call; stop if any loss went NaN/inf."""
         record: dict[str, float] = {"step": self.step, "seconds": round(time.perf_counter() - start, 3)}
         bad_steps = []  # (first step with a non-finite value, key, value)
-        for key, values in self.history.items():
-            stacked = torch.stack(values).float()
+        for key, logged in self.history.items():  # (step, value) pairs: some keys log every few steps
+            stacked = torch.stack([value for _, value in logged]).float()
             bad = ~torch.isfinite(stacked)
             if bad.any():
-                per_step = len(values) // (self.step - self.last_log_step)
-                first = self.last_log_step + 1 + int(bad.nonzero()[0, 0]) // per_step
-                bad_steps.append((first, key, stacked[bad][0].item()))
+                index = int(bad.nonzero()[0, 0])
+                bad_steps.append((logged[index][0], key, stacked[index].item()))
             record[key] = float(stacked.mean())
         if bad_steps:  # name the loss that went first, not the first key logged
             first, key, value = min(bad_steps, key=lambda b: b[0])

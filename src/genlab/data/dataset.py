@@ -2,7 +2,7 @@
 
 A dataset is a tensor of examples plus what a model or a metric needs to know about it:
 labels, whether it is images or points, how many intensity levels the images have (for
-bits/dim, see EVALUATION.md), and for the 2-D mixtures their mode centres and true density.
+bits/dim, see docs/EVALUATION.md), and for the 2-D mixtures their mode centres and true density.
 """
 
 from __future__ import annotations

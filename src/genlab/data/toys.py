@@ -2,7 +2,7 @@
 
 ``ring8`` and ``grid25`` are the mode-collapse benchmarks of VEEGAN (Srivastava et al. 2017)
 and PacGAN (Lin et al. 2018): equal-weight mixtures of isotropic Gaussians whose centres and
-density are known exactly (see EVALUATION.md). ``swissroll``, ``moons`` and ``circles`` follow
+density are known exactly (see docs/EVALUATION.md). ``swissroll``, ``moons`` and ``circles`` follow
 scikit-learn's ``make_swiss_roll``, ``make_moons`` and ``make_circles``; they have no closed-form
 density and no modes.
 

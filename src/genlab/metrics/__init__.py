@@ -1,5 +1,5 @@
 """Evaluation: divergences, mode metrics for the 2-D toys, likelihood conventions, and image
-metrics on the features of a classifier that genlab trains (EVALUATION.md)."""
+metrics on the features of a classifier that genlab trains (docs/EVALUATION.md)."""
 
 from .divergences import (cross_entropy, cross_entropy_monte_carlo, entropy, gaussian_kl,
                           histogram_divergences, js_divergence, kl_divergence, kl_monte_carlo, knn_kl,

@@ -1,4 +1,4 @@
-"""Divergences and distances between distributions, following EVALUATION.md.
+"""Divergences and distances between distributions, following docs/EVALUATION.md.
 
 Three kinds of input, one section each:
 

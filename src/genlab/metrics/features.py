@@ -4,7 +4,7 @@ Frechet distance, KID, precision/recall and density/coverage are usually compute
 Inception-v3 features (Heusel et al. 2017), which need a downloaded network trained on
 ImageNet. genlab instead trains a small classifier on the dataset's own train split, with a
 fixed seed, and uses its penultimate layer as features and its softmax for class
-statistics (EVALUATION.md, "Image metrics without downloaded networks").
+statistics (docs/EVALUATION.md, "Image metrics without downloaded networks").
 
 A trained network is cached in ``<cache_dir>/<fingerprint[:16]>-seed<seed>/`` as
 ``model.safetensors`` plus ``meta.json``; the fingerprint is the SHA-256 of the train

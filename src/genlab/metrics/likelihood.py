@@ -1,4 +1,4 @@
-"""Likelihood conventions for discrete image data (EVALUATION.md, "Likelihood").
+"""Likelihood conventions for discrete image data (docs/EVALUATION.md, "Likelihood").
 
 Images are stored in [0, 1] as ``level / (n_bins - 1)``. A continuous density is scored on
 uniformly dequantised data ``x~ = (level + u) / n_bins``, u ~ U[0, 1)^D, which lies in the

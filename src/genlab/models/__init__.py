@@ -1,8 +1,8 @@
-"""The model registry: a plain dict from name to class."""
+"""The model registry: a plain dict from name to class; a new model adds one line here."""
 
 from __future__ import annotations
 
-from ..errors import ConfigError
+from ..errors import CheckpointError, ConfigError
 from .ae import AE, DAE
 from .base import Model
 from .cgan import CGAN
@@ -31,9 +31,30 @@ def get(name: str) -> type[Model]:
     return MODELS[name]
 
 
-def build(name: str, values: dict) -> Model:
-    """Build a model from a plain dict of config values, checking every key and type."""
+def build(name: str, values: dict, networks: dict | None = None) -> Model:
+    """Build a model from a plain dict of config values, checking every key and type (keys
+    an older genlab wrote and this one retired are dropped); ``networks`` holds the import
+    paths and arguments of user-supplied networks, as ``config.json`` records them."""
     from ..config import from_dict
+    from .networks import check_networks, rebuild_networks
 
     cls = get(name)
-    return cls(from_dict(cls.Config, values, what=f"{name} config"))
+    values = {k: v for k, v in values.items() if k not in cls.retired_config}
+    model = cls(from_dict(cls.Config, values, what=f"{name} config"), **rebuild_networks(cls, networks))
+    check_networks(model)
+    return model
+
+
+def load_model(directory, device: str | None = None) -> Model:
+    """Rebuild a model saved by ``model.save(directory)``: its class from the registry, its
+    config and any user networks from ``config.json``, its weights from the safetensors file."""
+    from ..io import load_state
+    from .saving import CONFIG, WEIGHTS, read_saved
+
+    meta, state = read_saved(directory)
+    try:
+        model = build(meta["model"], meta["config"], networks=meta.get("networks"))
+    except ConfigError as err:
+        raise CheckpointError(f"{directory}/{CONFIG}: {err}") from None
+    load_state(model, state, f"{directory}/{WEIGHTS}")
+    return model.to(device) if device else model

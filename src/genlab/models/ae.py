@@ -10,7 +10,7 @@ noise x + sigma * eps, or masking noise that zeroes a random fraction of the inp
 
 Images are reconstructed through a sigmoid with the cross-entropy loss of Vincent et al.
 (inputs in [0, 1]); points through a linear output with the squared error. Encoders and
-decoders (MLP or conv) come from ``nn/autoencoder.py``.
+decoders (MLP or conv) are the family's (``autoencoding.py``).
 """
 
 from __future__ import annotations
@@ -21,71 +21,24 @@ from typing import Literal
 import torch
 import torch.nn.functional as F
 
-from ..config import check, check_learning_rate, check_positive, check_shape
-from ..nn.autoencoder import Decoder, Encoder
-from ..nn.dcgan import image_plan
-from ..trainer import Phase
-from .base import Model, standard_normal
-
-
-def check_backbone(config, name: str) -> None:
-    """The settings every model of the family shares: shape, sizes, conv only for images."""
-    check_shape(config.data_shape)
-    check_positive(config, "latent_dim", "hidden", "layers", "width")
-    if config.backbone == "conv":
-        image_plan(config.data_shape, f"{name} with backbone='conv'")
-
-
-def networks(config, enc_out: int, dec_params: int, cond_dim: int = 0) -> tuple[Encoder, Decoder]:
-    """The encoder (to ``enc_out`` numbers) and decoder (``dec_params`` per data dimension)."""
-    sizes = dict(backbone=config.backbone, hidden=config.hidden, layers=config.layers, width=config.width,
-                 cond_dim=cond_dim)
-    shape = tuple(config.data_shape)
-    return Encoder(shape, enc_out, **sizes), Decoder(config.latent_dim, shape, dec_params, **sizes)
-
-
-def latent_path(z_a: torch.Tensor, z_b: torch.Tensor, steps: int) -> torch.Tensor:
-    """(N, steps, L) codes on the straight lines from z_a (N, L) to z_b, both ends included."""
-    check(steps >= 2, f"interpolation needs at least 2 steps, got {steps}")
-    t = torch.linspace(0, 1, steps, device=z_a.device)[None, :, None]  # (1, steps, 1)
-    return (1 - t) * z_a[:, None] + t * z_b[:, None]
-
-
-class Autoencoding(Model):
-    """The verbs of the family, given ``encode(x)`` and ``decode(z)``."""
-
-    def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
-        return self.decode(self.encode(x))
-
-    def interpolate(self, x_a: torch.Tensor, x_b: torch.Tensor, steps: int = 8) -> torch.Tensor:
-        """(N, steps, *shape): decodings of codes evenly spaced from encode(x_a) to encode(x_b)."""
-        z = latent_path(self.encode(x_a), self.encode(x_b), steps)   # (N, steps, L)
-        return self.decode(z.flatten(0, 1)).view(len(x_a), steps, *self.config.data_shape)
+from ..config import check
+from .autoencoding import Autoencoding, BackboneConfig, build_networks
+from .base import Phase, standard_normal
 
 
 @dataclass
-class AEConfig:
-    data_shape: tuple[int, ...] = (2,)  # (d,) for points; (C, H, W) for images in [0, 1]
-    latent_dim: int = 8
-    backbone: Literal["mlp", "conv"] = "mlp"
-    hidden: int = 256  # mlp backbone: width and number of hidden layers
-    layers: int = 2
-    width: int = 32    # conv backbone: base channels
-    lr: float = 1e-3
-
-    def __post_init__(self):
-        check_backbone(self, "ae")
-        check_learning_rate(self.lr)
+class AEConfig(BackboneConfig):
+    """The family's backbone settings (``autoencoding.py``); nothing more."""
 
 
 class AE(Autoencoding):
     name = "ae"
     Config = AEConfig
 
-    def __init__(self, config):
-        super().__init__(config)
+    def __init__(self, config, **user_networks):
+        super().__init__(config, **user_networks)
         self.is_image = len(config.data_shape) == 3
-        self.encoder, self.decoder = networks(config, config.latent_dim, 1)
+        self.encoder, self.decoder = build_networks(self, config.latent_dim, 1)
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         return self.encoder(x)                                     # (B, latent_dim)
@@ -119,7 +72,7 @@ class AE(Autoencoding):
             return F.binary_cross_entropy_with_logits(out, x, reduction="none").flatten(1).sum(1)
         return (out - x).pow(2).flatten(1).sum(1)
 
-    def loss(self, x, y=None):
+    def loss(self, x, y=None, state=None):
         out = self.decode_logits(self.encode(self.corrupt(x)))
         recon = self.reconstruction_error(out, x).mean()
         mse = (self.from_logits(out) - x).pow(2).mean().detach()
@@ -132,8 +85,7 @@ class DAEConfig(AEConfig):
     noise: float = 0.5  # gaussian: the noise's standard deviation; masking: the fraction of inputs zeroed
 
     def __post_init__(self):
-        check_backbone(self, "dae")
-        check_learning_rate(self.lr)
+        super().__post_init__()
         if self.corruption == "gaussian":
             check(self.noise > 0, f"noise (the Gaussian's standard deviation) must be positive, got {self.noise}")
         else:

@@ -22,16 +22,16 @@ from typing import Literal
 import torch
 from torch import nn
 
-from ..config import check, check_adam, check_positive, check_shape
+from ..config import check, check_positive, check_shape
 from ..errors import DataError
 from ..nn import mlp
 from ..nn.dcgan import ConvFeatures, ConvGenerator, image_plan
+from .adversarial import GENERATOR_LOSSES, Adversarial, AdversarialConfig
 from .base import standard_normal
-from .gan import GENERATOR_LOSSES, Adversarial, check_stabilisers
 
 
 @dataclass
-class CGANConfig:
+class CGANConfig(AdversarialConfig):
     data_shape: tuple[int, ...] = (2,)  # (d,) for points; (C, H, W) for images in [0, 1]
     num_classes: int = 10
     latent_dim: int = 32
@@ -41,24 +41,14 @@ class CGANConfig:
     hidden: int = 256  # mlp backbone: width and number of hidden layers
     layers: int = 2
     width: int = 32  # conv backbone: base channels
-    loss: Literal["minimax", "nonsaturating"] = "nonsaturating"
-    lr: float = 2e-4
-    beta1: float = 0.5
-    beta2: float = 0.999
-    d_steps: int = 1
-    spectral_norm: bool = False  # stabilisers: see gan.py and nn/stabilisers.py
-    ema: float = 0.0
-    r1: float = 0.0
-    label_smoothing: float = 0.0
 
     def __post_init__(self):
+        super().__post_init__()
         check_shape(self.data_shape)
         if self.backbone == "conv":
             image_plan(self.data_shape, "cgan with backbone='conv'")
         check(self.num_classes > 0, f"cgan needs labelled data: num_classes must be positive, got {self.num_classes}")
-        check_positive(self, "latent_dim", "embed_dim", "hidden", "layers", "width", "d_steps")
-        check_adam(self)
-        check_stabilisers(self)
+        check_positive(self, "latent_dim", "embed_dim", "hidden", "layers", "width")
 
 
 class Generator(nn.Module):
@@ -112,28 +102,23 @@ class CGAN(Adversarial):
     name = "cgan"
     Config = CGANConfig
 
-    def __init__(self, config: CGANConfig):
-        super().__init__(config)
+    def __init__(self, config: CGANConfig, **networks):
+        super().__init__(config, **networks)
         self.is_image = len(config.data_shape) == 3
-        self.generator = Generator(config)
-        self.discriminator = Discriminator(config)
+        self.generator = self.network_for("generator", lambda: Generator(config))
+        self.discriminator = self.network_for("discriminator", lambda: Discriminator(config))
         self.stabilise()
 
-    def labels_for(self, n: int, labels=None) -> torch.Tensor:
-        """``labels`` checked and as a (n,) long tensor; None -> 0..K-1 repeated (balanced)."""
-        k = self.config.num_classes
-        if labels is None:
-            return torch.arange(n, device=self.device) % k
-        labels = torch.as_tensor(labels)
-        if labels.dim() == 0:
-            labels = labels.expand(n)
-        check(labels.dim() == 1 and len(labels) == n,
-              f"labels must be {n} class indices, got shape {tuple(labels.shape)}")
-        integral = not labels.is_floating_point() or bool((labels == labels.round()).all())
-        check(integral and not labels.is_complex(), f"labels must be whole numbers, got dtype {labels.dtype}")
-        check(n == 0 or (labels.min() >= 0 and labels.max() < k),
-              f"labels must lie in 0..{k - 1}, got values {labels.min().item()}..{labels.max().item()}")
-        return labels.long().to(self.device)
+    def network_examples(self):
+        """generator: (z (B, latent_dim), y (B,)) -> (B, *data_shape) (images in [-1, 1]);
+        discriminator: (x (B, *data_shape), y (B,)) -> (B,) logits."""
+        shape, y = tuple(self.config.data_shape), torch.zeros(2, dtype=torch.long)
+        return {"generator": ((torch.zeros(2, self.config.latent_dim), y), (2, *shape)),
+                "discriminator": ((torch.zeros(2, *shape), y), (2,))}
+
+    @property
+    def conditional(self) -> bool:
+        return True
 
     def sample(self, n, *, labels=None, generator=None):
         y = self.labels_for(n, labels)
@@ -146,12 +131,12 @@ class CGAN(Adversarial):
             raise DataError("cgan needs class labels y with every batch; train it on labelled data")
         return self.generator(torch.randn(len(y), self.config.latent_dim, device=self.device), y)
 
-    def d_step(self, x, y=None):
+    def d_step(self, x, y=None, state=None):
         with torch.no_grad():
             fake = self._fakes(y)
         real = self.real_input(2 * x - 1 if self.is_image else x)
         return self.d_outputs(self.discriminator(real, y), self.discriminator(fake, y), real)
 
-    def g_step(self, x, y=None):
+    def g_step(self, x, y=None, state=None):
         fake_logits = self.discriminator(self._fakes(y), y)
         return {"loss": GENERATOR_LOSSES[self.config.loss](fake_logits)}

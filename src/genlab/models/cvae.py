@@ -18,8 +18,7 @@ import torch.nn.functional as F
 
 from ..config import check
 from ..errors import DataError
-from .ae import latent_path
-from .cgan import CGAN
+from .autoencoding import latent_path
 from .vae import VAE, VAEConfig
 
 
@@ -41,7 +40,9 @@ class CVAE(VAE):
     def cond_dim(self) -> int:
         return self.config.num_classes  # read by VAE.__init__ to size both networks
 
-    labels_for = CGAN.labels_for  # the same checks and the same balanced default as cgan
+    @property
+    def conditional(self) -> bool:
+        return True
 
     def condition(self, y: torch.Tensor | None, n: int) -> torch.Tensor:
         """One-hot (n, num_classes) for labels ``y``, checked."""

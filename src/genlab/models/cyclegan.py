@@ -23,16 +23,16 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..config import check, check_adam, check_positive
+from ..config import AdamSettings, check, check_positive
 from ..errors import ConfigError, DataError
 from ..nn.cyclegan import ImagePool, PatchDiscriminator, ResnetGenerator, check_image_shape
-from .base import Model
+from .base import Model, Phase
 
 DIRECTIONS = ("a2b", "b2a")
 
 
 @dataclass
-class CycleGANConfig:
+class CycleGANConfig(AdamSettings):
     data_shape: tuple[int, ...] = (1, 28, 28)  # (C, S, S) images in [0, 1], S >= 8, both domains
     width: int = 32  # generators' first-layer channels (the paper's 64)
     d_width: int = 32  # discriminators' first-layer channels (the paper's 64)
@@ -41,11 +41,9 @@ class CycleGANConfig:
     cycle_weight: float = 10.0
     identity_weight: float = 0.0  # the paper uses 0.5 x cycle_weight for paintings <-> photos
     pool_size: int = 50  # 0 turns the image pool off
-    lr: float = 2e-4
-    beta1: float = 0.5
-    beta2: float = 0.999
 
     def __post_init__(self):
+        super().__post_init__()
         check_image_shape(tuple(self.data_shape))
         check_positive(self, "width", "d_width")
         check(self.res_blocks >= 0 and self.pool_size >= 0,
@@ -53,7 +51,6 @@ class CycleGANConfig:
         check(self.cycle_weight >= 0 and self.identity_weight >= 0,
               f"cycle_weight and identity_weight must be 0 or more, got {self.cycle_weight} and {self.identity_weight}")
         check(self.loss in ("lsgan", "nonsaturating"), f"loss must be lsgan or nonsaturating, got {self.loss!r}")
-        check_adam(self)
 
 
 def generator_loss(logits: torch.Tensor, kind: str) -> torch.Tensor:
@@ -73,18 +70,30 @@ def discriminator_loss(real: torch.Tensor, fake: torch.Tensor, kind: str) -> tor
 class CycleGAN(Model):
     name = "cyclegan"
     Config = CycleGANConfig
+    data_kinds = ("image",)
     two_domains = True
+    translates = True
+    networks = ("g_ab", "g_ba", "d_a", "d_b")
 
-    def __init__(self, config: CycleGANConfig):
-        super().__init__(config)
+    def __init__(self, config: CycleGANConfig, **networks):
+        super().__init__(config, **networks)
         shape = tuple(config.data_shape)
-        self.g_ab = ResnetGenerator(shape, config.width, config.res_blocks)
-        self.g_ba = ResnetGenerator(shape, config.width, config.res_blocks)
-        self.d_a = PatchDiscriminator(shape, config.d_width)
-        self.d_b = PatchDiscriminator(shape, config.d_width)
+        self.g_ab = self.network_for("g_ab", lambda: ResnetGenerator(shape, config.width, config.res_blocks))
+        self.g_ba = self.network_for("g_ba", lambda: ResnetGenerator(shape, config.width, config.res_blocks))
+        self.d_a = self.network_for("d_a", lambda: PatchDiscriminator(shape, config.d_width))
+        self.d_b = self.network_for("d_b", lambda: PatchDiscriminator(shape, config.d_width))
         self.pool_a = ImagePool(config.pool_size, shape)  # generated images of A, for d_a
         self.pool_b = ImagePool(config.pool_size, shape)
         self._fakes: tuple[torch.Tensor, torch.Tensor] | None = None  # the last generator step's, for d's
+
+    def network_examples(self):
+        """g_ab, g_ba: (B, C, S, S) images in [-1, 1] -> the same shape; d_a, d_b: images ->
+        (B, 1, P, P) patch logits (any P: the losses average them)."""
+        shape = tuple(self.config.data_shape)
+        x = torch.zeros(2, *shape)
+        patch = tuple(self.d_a(x).shape) if "d_a" not in self.user_networks else tuple(self.d_b(x).shape)
+        return {"g_ab": ((x,), (2, *shape)), "g_ba": ((x,), (2, *shape)),
+                "d_a": ((x,), patch), "d_b": ((x,), patch)}
 
     def generators(self) -> nn.ModuleList:
         return nn.ModuleList([self.g_ab, self.g_ba])
@@ -98,8 +107,6 @@ class CycleGAN(Model):
                 "d": torch.optim.Adam(self.discriminators().parameters(), lr=c.lr, betas=(c.beta1, c.beta2))}
 
     def phases(self):
-        from ..trainer import Phase
-
         return [Phase("g", "g", self.g_step), Phase("d", "d", self.d_step)]
 
     # --- the game ----------------------------------------------------------------------------
@@ -111,7 +118,7 @@ class CycleGAN(Model):
         a, b = x
         return 2 * a - 1, 2 * b - 1                                      # [0, 1] -> [-1, 1]
 
-    def g_step(self, x, y=None):
+    def g_step(self, x, y=None, state=None):
         c = self.config
         a, b = self._domains(x)
         fake_b, fake_a = self.g_ab(a), self.g_ba(b)
@@ -126,7 +133,7 @@ class CycleGAN(Model):
         self._fakes = (fake_a.detach(), fake_b.detach())
         return {"loss": loss, **out}
 
-    def d_step(self, x, y=None):
+    def d_step(self, x, y=None, state=None):
         a, b = self._domains(x)
         if self._fakes is None:  # a discriminator step before any generator step
             with torch.no_grad():
@@ -171,7 +178,7 @@ class CycleGAN(Model):
             out[f"cycle_l1_{which}"] = float((self.cycle(x, direction)[1].cpu() - x).abs().mean())
         return out
 
-    def sample(self, n, *, labels=None, generator=None):
+    def sample(self, n, *, labels=None, generator=None, **settings):
         raise ConfigError("cyclegan translates images rather than drawing them from noise: use "
                           "model.translate(x, direction='a2b'), or `genlab sample RUN`, which translates "
                           "held-out images of the run's domain A")

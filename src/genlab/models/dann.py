@@ -11,11 +11,12 @@ indistinguishable while staying useful for the labels. One loss, one optimiser:
     L = CE(label classifier(f(x_a)), y_a) + BCE(domain classifier(R_lambda(f(x))), domain)
 
 lambda rises from 0 to ``domain_weight`` as 2 / (1 + exp(-gamma p)) - 1 with training
-progress p = step / ``schedule_steps`` (capped at 1), and the learning rate falls as
-lr / (1 + 10 p)^0.75: the schedules of the JMLR paper (section 5.2.2, gamma 10). The first keeps
-the domain classifier's noisy early gradients from swamping the label loss; the second lets
-the adversarial game settle, so that the final weights are not one moment of an oscillation.
-Set ``schedule_steps`` to the run's number of steps.
+progress p in [0, 1], and the learning rate falls as lr / (1 + 10 p)^0.75: the schedules of
+the JMLR paper (section 5.2.2, gamma 10). The first keeps the domain classifier's noisy early
+gradients from swamping the label loss; the second lets the adversarial game settle, so that
+the final weights are not one moment of an oscillation. p is the trainer's progress through
+the run (``--steps``), or step / ``schedule_steps`` when that is set (capped at 1). Both
+schedules are declared here and applied by the trainer, so they resume with the run.
 ``domain_weight = 0`` is the source-only baseline from the same code: the domain classifier
 still learns (its accuracy shows how separable the domains are) but f gets nothing from it.
 
@@ -36,7 +37,7 @@ from torch import nn
 from ..config import check, check_learning_rate, check_positive, check_shape
 from ..errors import ConfigError, DataError
 from ..nn.mlp import mlp
-from .base import Model
+from .base import Model, Phase
 
 
 class _ReverseGradient(torch.autograd.Function):
@@ -74,7 +75,7 @@ class DANNConfig:
     width: int = 32  # images: channels of the first convolution (the second has twice as many)
     feature_dim: int = 64
     domain_weight: float = 1.0  # final lambda of the reversed gradient; 0 = source-only baseline
-    schedule_steps: int = 2000  # training progress p = step / schedule_steps drives lambda and the lr
+    schedule_steps: int = 0  # 0: lambda and the lr follow the run's progress; else p = step / schedule_steps
     gamma: float = 10.0
     lr: float = 1e-3
 
@@ -84,7 +85,9 @@ class DANNConfig:
                                              f"{tuple(self.data_shape)}")
         check(self.num_classes >= 2, f"dann needs a labelled source domain with at least 2 classes, got "
                                      f"num_classes={self.num_classes}")
-        check_positive(self, "hidden", "layers", "width", "feature_dim", "schedule_steps", "gamma")
+        check_positive(self, "hidden", "layers", "width", "feature_dim", "gamma")
+        check(self.schedule_steps >= 0,
+              f"schedule_steps must be 0 (follow the run) or positive, got {self.schedule_steps}")
         check(self.domain_weight >= 0, f"domain_weight must be 0 (source only) or positive, got {self.domain_weight}")
         check_learning_rate(self.lr)
 
@@ -104,46 +107,55 @@ class DANN(Model):
     name = "dann"
     Config = DANNConfig
     two_domains = True
+    classifies = True
+    networks = ("features", "classifier", "domain_classifier")
+    retired_state = ("steps_done",)  # the schedules follow the trainer's state now
 
-    def __init__(self, config: DANNConfig):
-        super().__init__(config)
+    def __init__(self, config: DANNConfig, **networks):
+        super().__init__(config, **networks)
         c = config
-        if len(c.data_shape) == 1:
-            self.features = nn.Sequential(mlp(c.data_shape[0], c.feature_dim, c.hidden, c.layers), nn.ReLU())
-        else:
-            self.features = conv_features(tuple(c.data_shape), c.width, c.feature_dim)
-        self.classifier = mlp(c.feature_dim, c.num_classes, c.hidden, 1)
-        self.domain_classifier = mlp(c.feature_dim, 1, c.hidden, 1)
-        self.register_buffer("steps_done", torch.zeros((), dtype=torch.long))  # drives lambda; resumes with the run
+        self.features = self.network_for("features", lambda: (
+            nn.Sequential(mlp(c.data_shape[0], c.feature_dim, c.hidden, c.layers), nn.ReLU())
+            if len(c.data_shape) == 1 else conv_features(tuple(c.data_shape), c.width, c.feature_dim)))
+        self.classifier = self.network_for("classifier", lambda: mlp(c.feature_dim, c.num_classes, c.hidden, 1))
+        self.domain_classifier = self.network_for("domain_classifier", lambda: mlp(c.feature_dim, 1, c.hidden, 1))
 
-    def progress(self) -> float:
-        return min(int(self.steps_done) / self.config.schedule_steps, 1.0)
+    def network_examples(self):
+        """features: (B, *data_shape) -> (B, feature_dim); classifier: (B, feature_dim) ->
+        (B, num_classes) logits; domain_classifier: (B, feature_dim) -> (B, 1) logits."""
+        c = self.config
+        f = torch.zeros(2, c.feature_dim)
+        return {"features": ((torch.zeros(2, *c.data_shape),), (2, c.feature_dim)),
+                "classifier": ((f,), (2, c.num_classes)), "domain_classifier": ((f,), (2, 1))}
 
-    def coefficient(self) -> float:
-        """lambda now: 0 at the start, nearly ``domain_weight`` after ``schedule_steps``."""
-        return self.config.domain_weight * grl_coefficient(self.progress(), self.config.gamma)
+    def progress(self, state) -> float:
+        """p of both schedules: the run's progress, or step / ``schedule_steps``; 1 outside training."""
+        if state is None:
+            return 1.0
+        if self.config.schedule_steps:
+            return min((state.step - 1) / self.config.schedule_steps, 1.0)
+        return state.progress
+
+    def coefficient(self, state=None) -> float:
+        """lambda at ``state``: 0 at the start, nearly ``domain_weight`` at the end."""
+        return self.config.domain_weight * grl_coefficient(self.progress(state), self.config.gamma)
 
     def optimizers(self):
-        self._optimizer = torch.optim.Adam(self.parameters(), lr=annealed_lr(self.config.lr, self.progress()))
-        return {"adam": self._optimizer}
+        return {"adam": torch.optim.Adam(self.parameters(), lr=self.config.lr)}
 
-    def anneal(self) -> None:
-        for group in self._optimizer.param_groups:
-            group["lr"] = annealed_lr(self.config.lr, self.progress())
+    def learning_rates(self, state):
+        return {"adam": annealed_lr(self.config.lr, self.progress(state))}
 
     def phases(self):
-        from ..trainer import Phase
+        return [Phase("train", "adam", self.loss)]
 
-        return [Phase("train", "adam", self.loss, after=self.anneal)]
-
-    def loss(self, x, y):
+    def loss(self, x, y, state=None):
         if not isinstance(x, (tuple, list)):
             raise DataError("dann trains on two domains: pass (x_source, x_target)")
         if y is None:
             raise DataError("dann needs the labels of domain A (the source); its data has none")
         xa, xb = x
-        lam = self.coefficient()
-        self.steps_done += 1
+        lam = self.coefficient(state)
         f = self.features(torch.cat([xa, xb]))                     # (Na + Nb, feature_dim)
         class_loss = F.cross_entropy(self.classifier(f[:len(xa)]), y)
         domain_logits = self.domain_classifier(reverse_gradient(f, lam)).squeeze(1)
@@ -189,5 +201,5 @@ class DANN(Model):
                 out[key] = self.accuracy(part.x, part.y)
         return out
 
-    def sample(self, n, *, labels=None, generator=None):
+    def sample(self, n, *, labels=None, generator=None, **settings):
         raise ConfigError("dann is a classifier: it predicts labels (model.predict(x)) and draws no samples")

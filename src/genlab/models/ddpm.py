@@ -5,7 +5,7 @@ Gaussian noise in T steps, q(x_t | x_{t-1}) = N(sqrt(1 - beta_t) x_{t-1}, beta_t
 in closed form q(x_t | x_0) = N(sqrt(alpha_bar_t) x_0, (1 - alpha_bar_t) I) with
 alpha_bar_t = prod_{s<=t} (1 - beta_s) (eq. 4). Since we added the noise we know how to remove
 it: a network learns to predict it from x_t, and the reverse chain p(x_{t-1} | x_t) walks back
-from N(0, I) to data. Pieces, each separate (STYLE.md principle 2):
+from N(0, I) to data. Pieces, each separate (docs/STYLE.md, principle 2):
 
 - :class:`Diffusion`: the schedule and its Gaussian algebra, no parameters and no network:
   ``linear`` betas 1e-4..0.02 at T = 1000 (Ho et al.; scaled by 1000 / T for other T, as in
@@ -56,21 +56,18 @@ CPU takes minutes on digits and hours on mnist5k.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Callable, Literal
 
 import torch
 import torch.nn.functional as F
 
-from ..config import check, check_learning_rate, check_positive, check_shape, coerce, field_types
+from ..config import Settings, check, check_learning_rate, check_positive, check_shape
 from ..errors import DataError
 from ..nn.stabilisers import EMA
 from ..nn.unet import TimeMLP, UNet
-from ..trainer import Phase
-from .base import Model, standard_normal
-from .cgan import CGAN
+from .base import Model, Phase, standard_normal
 
-SAMPLING_SETTINGS = ("sampler", "sampling_steps", "eta", "guidance")
 # images denoised at once when sampling: on a CPU, a batch of 1,000 28x28 images through the
 # U-Net spends about as long in the kernel (allocating and freeing its large activations) as in
 # the network; chunks of 256 cut that to a fifth, and bound the memory for any n
@@ -78,7 +75,24 @@ SAMPLE_CHUNK = 256
 
 
 @dataclass
-class DDPMConfig:
+class DDPMSampling(Settings):
+    """How samples are drawn; the config holds the defaults, ``sample(**settings)`` and
+    ``genlab sample --set`` override them for one call."""
+
+    sampler: Literal["ddim", "ddpm"] = "ddim"
+    sampling_steps: int = 50              # ddim: evenly spaced steps out of T
+    eta: float = 0.0                      # ddim: 0 = deterministic, 1 = ancestral noise
+    guidance: float = 0.0                 # w of classifier-free guidance (conditional only)
+
+    def __post_init__(self):
+        super().__post_init__()
+        check(self.sampling_steps >= 1, f"sampling_steps must be at least 1, got {self.sampling_steps}")
+        check(self.eta >= 0, f"eta must be >= 0 (0 = deterministic ddim), got {self.eta}")
+        check(self.guidance >= 0, f"guidance must be >= 0, got {self.guidance}")
+
+
+@dataclass
+class DDPMConfig(DDPMSampling):
     data_shape: tuple[int, ...] = (2,)    # (d,) for points; (C, H, W) for images in [0, 1]
     n_bins: int = 0                       # intensity levels of quantised images; 0 = continuous data
     num_classes: int = 0                  # classes of the data; kept only when conditional, else 0
@@ -94,13 +108,10 @@ class DDPMConfig:
     layers: int = 3
     ema: float = 0.999                    # decay of the weight average that samples; 0 = off
     lr: float = 1e-3
-    sampler: Literal["ddim", "ddpm"] = "ddim"
-    sampling_steps: int = 50              # ddim: evenly spaced steps out of T
-    eta: float = 0.0                      # ddim: 0 = deterministic, 1 = ancestral noise
-    guidance: float = 0.0                 # w of classifier-free guidance (conditional only)
     elbo_terms: int = 100                 # middle terms of the bound evaluated: 0 or >= T - 1 = all (exact)
 
     def __post_init__(self):
+        super().__post_init__()
         check_shape(self.data_shape)
         check(len(self.data_shape) in (1, 3), f"ddpm models points (d,) or images (C, H, W); "
                                               f"got data of shape {tuple(self.data_shape)}")
@@ -114,18 +125,16 @@ class DDPMConfig:
         check_positive(self, "timesteps", "width", "blocks", "hidden", "layers")
         check(0 <= self.ema < 1, f"ema must lie in [0, 1) (0 = off), got {self.ema}")
         check_learning_rate(self.lr)
-        check_sampling(self)
+        check_sampling(self, self)
         check(self.elbo_terms >= 0, f"elbo_terms must be 0 (all terms) or a number of terms, got {self.elbo_terms}")
 
 
-def check_sampling(c: DDPMConfig) -> None:
-    check(c.sampling_steps >= 1, f"sampling_steps must be at least 1, got {c.sampling_steps}")
-    check(c.sampler != "ddim" or c.sampling_steps <= c.timesteps,
-          f"ddim sampling_steps={c.sampling_steps} exceeds the model's timesteps={c.timesteps}")
-    check(c.eta >= 0, f"eta must be >= 0 (0 = deterministic ddim), got {c.eta}")
-    check(c.guidance >= 0, f"guidance must be >= 0, got {c.guidance}")
-    check(c.guidance == 0 or c.conditional,
-          f"guidance={c.guidance} needs a class-conditional model (conditional=true, trained on labelled data)")
+def check_sampling(c: DDPMConfig, s: DDPMSampling) -> None:
+    """The sampling settings ``s`` that need the model's config ``c`` to be checked."""
+    check(s.sampler != "ddim" or s.sampling_steps <= c.timesteps,
+          f"ddim sampling_steps={s.sampling_steps} exceeds the model's timesteps={c.timesteps}")
+    check(s.guidance == 0 or c.conditional,
+          f"guidance={s.guidance} needs a class-conditional model (conditional=true, trained on labelled data)")
 
 
 # --- the process: schedule and Gaussian algebra ------------------------------------------------
@@ -307,20 +316,39 @@ def discretized_gaussian_log_prob(x0: torch.Tensor, mean: torch.Tensor, std: tor
 class DDPM(Model):
     name = "ddpm"
     Config = DDPMConfig
-    sampling_settings = SAMPLING_SETTINGS  # what `genlab sample --set` may change
+    Sampling = DDPMSampling
+    likelihood = True
+    networks = ("net",)
+    retired_state = ("ema_updates",)  # the EMA keeps its own count now (see upgrade_state)
 
-    def __init__(self, config: DDPMConfig):
-        super().__init__(config)
+    def __init__(self, config: DDPMConfig, **networks):
+        super().__init__(config, **networks)
         self.is_image = len(config.data_shape) == 3
         self.process = Diffusion.from_config(config)
         k = config.num_classes
-        self.net = (UNet(config.data_shape, config.width, config.levels, config.blocks, k) if self.is_image
-                    else TimeMLP(config.data_shape[0], config.hidden, config.layers, k))
+        self.net = self.network_for("net", lambda: (
+            UNet(config.data_shape, config.width, config.levels, config.blocks, k) if self.is_image
+            else TimeMLP(config.data_shape[0], config.hidden, config.layers, k)))
         if config.ema:
-            self.net_ema = EMA(self.net, config.ema)
-            self.register_buffer("ema_updates", torch.zeros((), dtype=torch.long))
+            self.net_ema = EMA(self.net, config.ema, warmup=True)
 
-    labels_for = CGAN.labels_for  # checked (n,) labels; None -> balanced 0..K-1
+    @property
+    def conditional(self) -> bool:
+        return self.config.conditional
+
+    def network_examples(self):
+        """net: (x_t (B, *data_shape), t (B,) long timesteps in 0..T-1, y (B,) labels with the
+        null class K, or None when unconditional) -> (B, *data_shape), the prediction
+        ``prediction`` names (eps, x0 or v)."""
+        shape = tuple(self.config.data_shape)
+        y = torch.zeros(2, dtype=torch.long) if self.config.conditional else None
+        return {"net": ((torch.zeros(2, *shape), torch.zeros(2, dtype=torch.long), y), (2, *shape))}
+
+    def upgrade_state(self, state: dict) -> dict:
+        """An older genlab kept the EMA's warm-up count as ``ema_updates``."""
+        if "ema_updates" in state and "net_ema.updates" not in state:
+            state["net_ema.updates"] = state["ema_updates"]
+        return super().upgrade_state(state)
 
     @property
     def network(self):
@@ -328,10 +356,7 @@ class DDPM(Model):
         return self.net_ema if self.config.ema else self.net
 
     def update_ema(self) -> None:
-        n = int(self.ema_updates)
-        self.net_ema.decay = min(self.config.ema, (1 + n) / (10 + n))  # warm-up, as TensorFlow's EMA
         self.net_ema.update(self.net)
-        self.ema_updates += 1
 
     # --- data space <-> the process's space -----------------------------------------------------
 
@@ -356,7 +381,7 @@ class DDPM(Model):
     def phases(self):
         return [Phase("ddpm", "ddpm", self.loss, after=self.update_ema if self.config.ema else None)]
 
-    def loss(self, x, y=None):
+    def loss(self, x, y=None, state=None):
         """L_simple: the mean squared error of the network's prediction at t ~ U{1..T}."""
         cfg = self.config
         x0 = self.model_input(x)
@@ -394,12 +419,8 @@ class DDPM(Model):
 
         return denoise
 
-    def sampling(self, settings: dict) -> DDPMConfig:
-        """The config with sampling ``settings`` applied, each checked as the config checks it."""
-        for key in settings:
-            check(key in SAMPLING_SETTINGS, f"unknown sampling setting {key!r}; valid: {', '.join(SAMPLING_SETTINGS)}")
-        types = field_types(DDPMConfig)
-        return replace(self.config, **{k: coerce(v, types[k], k) for k, v in settings.items()})
+    def check_sampling(self, sampling: DDPMSampling) -> None:
+        check_sampling(self.config, sampling)
 
     @torch.no_grad()
     def sample(self, n, *, labels=None, generator=None, progress: Progress | None = None, **settings):
@@ -407,7 +428,7 @@ class DDPM(Model):
         guidance) override the config's for this call. A conditional model draws the classes
         ``labels`` (default balanced 0, 1, ..., K-1, 0, ...)."""
         cfg = self.sampling(settings)
-        if cfg.conditional:
+        if self.config.conditional:
             y = self.labels_for(n, labels)
         else:
             self._check_labels(n, labels)
@@ -417,12 +438,12 @@ class DDPM(Model):
         for c, start in enumerate(starts):  # chunk by chunk, each from its own x_T to x_0
             size = min(SAMPLE_CHUNK, n - start)
             y_c = None if y is None else y[start:start + size]
-            x = standard_normal((size, *cfg.data_shape), generator, self.device)   # x_T
+            x = standard_normal((size, *self.config.data_shape), generator, self.device)   # x_T
             step = None if progress is None else chunk_progress(progress, c, len(starts))
             out.append(self.to_data(self.reverse(x, y_c, cfg, generator, step)))
         return torch.cat(out)
 
-    def reverse(self, x: torch.Tensor, y: torch.Tensor | None, cfg: DDPMConfig,
+    def reverse(self, x: torch.Tensor, y: torch.Tensor | None, cfg: DDPMSampling,
                 generator: torch.Generator | None, progress: Progress | None) -> torch.Tensor:
         """x_T -> x_0 in the network's space by the sampler ``cfg`` names."""
         denoise = self.denoiser(y, cfg.guidance)

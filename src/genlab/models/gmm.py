@@ -47,7 +47,6 @@ class GMMConfig:
     tol: float = 1e-3  # stop when the mean log-likelihood per sample changes less than this
     reg_covar: float = 1e-6  # added to covariance diagonals so no component becomes singular
     init: Literal["kmeans++", "random"] = "kmeans++"
-    seed: int = 0
     n_bins: int = 0  # intensity levels of image data (filled from data); 0 = continuous points
 
     def __post_init__(self):
@@ -219,6 +218,9 @@ class GMM(Model):
 
     name = "gmm"
     Config = GMMConfig
+    fitted = True
+    likelihood = True
+    retired_config = ("seed",)  # the seed of EM's restarts is the run's (``fit(..., seed=)``)
 
     def __init__(self, config: GMMConfig):
         super().__init__(config)
@@ -228,7 +230,7 @@ class GMM(Model):
         identity = torch.eye(d, dtype=F64).repeat(k, 1, 1)  # (K, D, D); "diag" keeps only (K, D)
         self.register_buffer("covariances_", identity if config.covariance == "full" else torch.ones(k, d, dtype=F64))
         self.converged_: bool | None = None
-        self.n_iter_: int | None = None
+        self.n_iter_ = 0
         self.lower_bound_: float | None = None
 
     @property
@@ -241,18 +243,19 @@ class GMM(Model):
     # --- fitting --------------------------------------------------------------------------
 
     @torch.no_grad()
-    def fit(self, x: torch.Tensor, *, n_bins: int | None = None) -> GMM:
-        """Fit by EM; image data (``n_bins`` here or in the config) is dequantised first."""
+    def fit(self, x: torch.Tensor, *, n_bins: int | None = None, seed: int = 0) -> GMM:
+        """Fit by EM; image data (``n_bins`` here or in the config) is dequantised first.
+        ``seed`` decides the restarts' initialisations and the dequantisation noise."""
         x = self._matrix(x)
         self._check_fit_data(x)
         self._record_n_bins(n_bins)
         if self.config.n_bins:
-            x = dequantize(x, self.config.n_bins, restart_generator(self.config.seed, -1))
+            x = dequantize(x, self.config.n_bins, restart_generator(seed, -1))
         shift = x.mean(0)  # EM is translation-equivariant; centred data loses less to rounding
         x = x - shift
         best = None
         for restart in range(self.config.restarts):
-            resp = initial_responsibilities(x, self.config, restart_generator(self.config.seed, restart))
+            resp = initial_responsibilities(x, self.config, restart_generator(seed, restart))
             result = run_em(x, resp, self.config)
             if best is None or result.lower_bound > best.lower_bound:
                 best = result
@@ -320,7 +323,7 @@ class GMM(Model):
     def evaluate(self, data) -> dict[str, float]:
         """Mean log-likelihood in nats per example; for images (``n_bins`` set) it is measured
         on dequantised data (seed 0), and bits/dim is reported next to it."""
-        n_bins = getattr(data, "n_bins", None)
+        n_bins = data.n_bins
         x = torch.as_tensor(data.x, dtype=F64)
         if n_bins is None:
             return {"log_likelihood": float(self.log_prob(x).mean())}

@@ -39,13 +39,13 @@ import math
 import re
 from collections import Counter
 from itertools import chain
-from dataclasses import dataclass, replace
-from typing import ClassVar, Literal
+from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import torch
 
-from ..config import check
+from ..config import Settings, check
 from ..errors import DataError, GenlabError
 from .base import Model
 
@@ -59,7 +59,30 @@ F64 = torch.float64
 
 
 @dataclass
-class NGramConfig:
+class NGramSampling(Settings):
+    """How text is drawn; the config holds the defaults, ``sample(**settings)`` and
+    ``genlab sample --set`` override them for one call."""
+
+    max_tokens: int = 40  # tokens generated per sample, sentence ends included
+    temperature: float = 1.0
+    top_k: int = 0  # 0 = no top-k truncation
+    top_p: float = 1.0  # nucleus mass kept, in (0, 1]
+    repetition_penalty: float = 1.0  # theta; 1 = none, > 1 discourages tokens already in the text
+    no_repeat_ngram: int = 0  # size of n-grams that may not occur twice; 0 = no ban
+
+    def __post_init__(self):
+        super().__post_init__()
+        check(self.max_tokens >= 1, f"max_tokens={self.max_tokens} must be at least 1")
+        check(self.temperature > 0 and math.isfinite(self.temperature),
+              f"temperature={self.temperature} must be positive")
+        check(self.top_k >= 0, f"top_k={self.top_k} must be 0 (off) or positive")
+        check(0 < self.top_p <= 1, f"top_p={self.top_p} must lie in (0, 1]")
+        check(self.repetition_penalty > 0, f"repetition_penalty={self.repetition_penalty} must be positive")
+        check(self.no_repeat_ngram >= 0, f"no_repeat_ngram={self.no_repeat_ngram} must be 0 (off) or positive")
+
+
+@dataclass
+class NGramConfig(NGramSampling):
     data_shape: tuple[int, ...] = ()  # text has no fixed shape; any other shape is refused
     order: int = 3  # n: a token depends on the n-1 before it
     level: Literal["word", "char"] = "word"
@@ -68,18 +91,12 @@ class NGramConfig:
     k: float = 0.01  # add-k pseudo-count
     min_count: int = 2  # rarer training tokens become <unk>
     lowercase: bool = False
-    # sampling defaults (``sample`` takes the same names as overrides)
-    max_tokens: int = 40  # tokens generated per sample, sentence ends included
-    temperature: float = 1.0
-    top_k: int = 0  # 0 = no top-k truncation
-    top_p: float = 1.0  # nucleus mass kept, in (0, 1]
-    repetition_penalty: float = 1.0  # theta; 1 = none, > 1 discourages tokens already in the text
-    no_repeat_ngram: int = 0  # size of n-grams that may not occur twice; 0 = no ban
     # learned by fit(); kept in the config so that config.json rebuilds the model
     vocab: tuple[str, ...] = ()
     table_sizes: tuple[int, ...] = ()  # distinct m-grams of each order m = 1..n
 
     def __post_init__(self):
+        super().__post_init__()
         self.data_shape, self.vocab = tuple(self.data_shape), tuple(self.vocab)
         self.table_sizes = tuple(self.table_sizes)
         check(self.data_shape == (), f"ngram models text (--data text:PATH or kjv); got data of shape "
@@ -91,13 +108,6 @@ class NGramConfig:
         check(0 <= self.discount < 1, f"discount={self.discount} must be 0 (estimated) or in (0, 1)")
         check(self.k > 0, f"k={self.k} must be positive")
         check(self.min_count >= 1, f"min_count={self.min_count} must be at least 1")
-        check(self.max_tokens >= 1, f"max_tokens={self.max_tokens} must be at least 1")
-        check(self.temperature > 0 and math.isfinite(self.temperature),
-              f"temperature={self.temperature} must be positive")
-        check(self.top_k >= 0, f"top_k={self.top_k} must be 0 (off) or positive")
-        check(0 < self.top_p <= 1, f"top_p={self.top_p} must lie in (0, 1]")
-        check(self.repetition_penalty > 0, f"repetition_penalty={self.repetition_penalty} must be positive")
-        check(self.no_repeat_ngram >= 0, f"no_repeat_ngram={self.no_repeat_ngram} must be 0 (off) or positive")
         check(len(self.table_sizes) in (0, self.order),
               f"table_sizes={self.table_sizes} does not fit order={self.order} (filled by fit)")
 
@@ -188,7 +198,10 @@ class NGram(Model):
 
     name = "ngram"
     Config = NGramConfig
-    data_kind: ClassVar[str] = "text"  # the only data it takes; its samples are strings
+    data_kinds = ("text",)  # the only data it takes; its samples are strings
+    fitted = True
+    likelihood = True
+    Sampling = NGramSampling
 
     def __init__(self, config: NGramConfig):
         super().__init__(config)
@@ -408,9 +421,9 @@ class NGram(Model):
     def evaluate(self, data) -> dict[str, float]:
         """Held-out cross-entropy in bits per token and perplexity (2 ** bits), with ``<unk>``
         counted as a token of the training vocabulary."""
-        texts = getattr(data, "texts", None)
+        texts = data.texts
         if texts is None:
-            raise DataError(f"ngram scores text; {getattr(data, 'name', 'the data')} holds no text")
+            raise DataError(f"ngram scores text; {data.name} holds no text")
         bits, count = self.cross_entropy(texts)
         return {"bits_per_token": bits, "perplexity": 2 ** bits, "tokens": float(count)}
 
@@ -438,7 +451,7 @@ class NGram(Model):
                      **settings) -> list[int]:
         """The ids of up to ``max_tokens`` generated tokens (fewer only if the
         no-repeat-n-gram ban leaves nothing to draw)."""
-        cfg = self._sampling(settings)
+        cfg = self.sampling(settings)
         history, emitted = self._prompt_ids(prompt)
         banned = NGramBan(cfg.no_repeat_ngram, emitted)
         out: list[int] = []
@@ -459,16 +472,6 @@ class NGram(Model):
             if token == SPECIALS.index(EOS):
                 history += [SPECIALS.index(BOS)] * (self.config.order - 1)
         return out
-
-    def _sampling(self, settings: dict) -> NGramConfig:
-        keys = ("max_tokens", "temperature", "top_k", "top_p", "repetition_penalty", "no_repeat_ngram")
-        from ..config import coerce, field_types
-
-        for key in settings:
-            check(key in keys, f"unknown sampling setting {key!r}; valid: {', '.join(keys)}")
-
-        types = field_types(NGramConfig)
-        return replace(self.config, **{k: coerce(v, types[k], k) for k, v in settings.items()})
 
     def _prompt_ids(self, prompt: str) -> tuple[list[int], list[int]]:
         """(context history padded with <s>, the prompt's own ids) for a prompt that ends

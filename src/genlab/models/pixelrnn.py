@@ -16,7 +16,7 @@ pixels of an earlier row further than that to the side (on top of what the first
 k x k kernel reaches) are not seen. This is inherent in the Row LSTM (the Diagonal BiLSTM
 removes it); the model stays strictly causal and its likelihood exact.
 
-Heads, exact likelihood and sampling are those of ``pixelcnn`` (:class:`Autoregressive`).
+Heads, exact likelihood and sampling are the family's (``autoregressive.py``).
 Sampling keeps each layer's (h, c) of the finished row, so a pixel costs one row of
 computation instead of a whole image.
 """
@@ -30,7 +30,7 @@ from torch import nn
 
 from ..config import check, check_positive
 from ..nn.masked import MaskedConv2d, output_head
-from .pixelcnn import Autoregressive, PixelConfig
+from .autoregressive import Autoregressive, PixelConfig
 
 
 @dataclass
@@ -114,6 +114,6 @@ class PixelRNN(Autoregressive):
     name = "pixelrnn"
     Config = PixelRNNConfig
 
-    def __init__(self, config: PixelRNNConfig):
-        super().__init__(config)
-        self.net = RowLSTMNet(config, self.n_out)
+    def __init__(self, config: PixelRNNConfig, **networks):
+        super().__init__(config, **networks)
+        self.net = self.network_for("net", lambda: RowLSTMNet(config, self.n_out))

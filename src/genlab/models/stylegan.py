@@ -29,19 +29,18 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..config import check, check_adam, check_positive
+from ..config import Settings, check, check_positive
 from ..errors import ConfigError
 from ..nn.stylegan import MappingNetwork, StyleDiscriminator, Synthesis, blend, growth
+from .adversarial import GENERATOR_LOSSES, Adversarial, AdversarialConfig
 from .base import standard_normal
-from .gan import Adversarial, nonsaturating_generator_loss
 
-NOISE = ("random", "const", "none")
 W_AVG_BETA = 0.995
 PL_EVERY = 4
 
 
 @dataclass
-class StyleGANConfig:
+class StyleGANConfig(AdversarialConfig):
     data_shape: tuple[int, ...] = (1, 32, 32)  # (C, S, S) images in [0, 1]
     latent_dim: int = 64  # z and w
     mapping_layers: int = 1  # the paper's 8; 4 (lr multiplier 0.01) collapsed on mnist5k at CPU budgets
@@ -49,25 +48,36 @@ class StyleGANConfig:
     fit: Literal["none", "pad", "resize"] = "none"  # how a side that is not a power of two is fitted
     grow_steps: int = 0  # steps per resolution stage, fading in over the first half; 0 = no growing
     mixing_prob: float = 0.0  # the paper's 0.9 collapsed with the deeper mapping on mnist5k; 0 = off
-    r1: float = 1.0  # gamma of the R1 penalty
-    r1_every: int = 16
+    r1_every: int = 16  # lazy R1: computed every r1_every steps, weighted by r1_every
     pl_weight: float = 0.0  # path-length regularisation weight (StyleGAN2 uses 2); 0 = off
+    # the family's settings at StyleGAN2's values
+    r1: float = 1.0
     lr: float = 2e-3
     beta1: float = 0.0
     beta2: float = 0.99
-    d_steps: int = 1
     ema: float = 0.999
-    spectral_norm: bool = False
 
     def __post_init__(self):
+        super().__post_init__()
         fitted_side(self)
-        check_positive(self, "latent_dim", "mapping_layers", "width", "r1_every", "d_steps")
+        check_positive(self, "latent_dim", "mapping_layers", "width", "r1_every")
         check(self.grow_steps >= 0, f"grow_steps must be 0 (no growing) or positive, got {self.grow_steps}")
         check(0 <= self.mixing_prob <= 1, f"mixing_prob must lie in [0, 1], got {self.mixing_prob}")
-        check(self.r1 >= 0 and self.pl_weight >= 0, f"r1 and pl_weight must be >= 0, got {self.r1}, {self.pl_weight}")
-        check(0 <= self.ema < 1, f"ema must lie in [0, 1) (0 = off), got {self.ema}")
+        check(self.pl_weight >= 0, f"pl_weight must be >= 0, got {self.pl_weight}")
         check(self.fit in ("none", "pad", "resize"), f"fit must be none, pad or resize, got {self.fit!r}")
-        check_adam(self)
+
+
+@dataclass
+class StyleGANSampling(Settings):
+    """``sample``'s settings: ``truncation`` psi in [0, 1] pulls w towards its average;
+    ``noise`` is ``random`` (drawn from the sampling generator), ``const`` or ``none``."""
+
+    truncation: float = 1.0
+    noise: Literal["random", "const", "none"] = "random"
+
+    def __post_init__(self):
+        super().__post_init__()
+        check(0 <= self.truncation <= 1, f"truncation psi must lie in [0, 1], got {self.truncation}")
 
 
 def fitted_side(config) -> int:
@@ -84,8 +94,9 @@ def fitted_side(config) -> int:
 
 
 class StyleGenerator(nn.Module):
-    """z -> image: mapping, truncation, synthesis. Holds w's running average and the step
-    count that decides the resolution stage, as buffers (the EMA copy gets both)."""
+    """z -> image: mapping, truncation, synthesis. Holds w's running average and the training
+    step it was last trained at (set from the trainer's state), which decides the resolution
+    stage, as buffers (the EMA copy gets both)."""
 
     def __init__(self, channels: int, side: int, config: StyleGANConfig):
         super().__init__()
@@ -124,7 +135,10 @@ class StyleGenerator(nn.Module):
 class StyleGAN(Adversarial):
     name = "stylegan"
     Config = StyleGANConfig
-    sampling_settings = ("truncation", "noise")
+    data_kinds = ("image",)
+    Sampling = StyleGANSampling
+    ema_warmup = True
+    networks = ()  # the synthesis network's styles, noise and growth are the model's own
 
     def __init__(self, config: StyleGANConfig):
         super().__init__(config)
@@ -185,28 +199,38 @@ class StyleGAN(Adversarial):
             ws = torch.cat([ws[:, :cut], other[:, cut:]], 1)
         return ws
 
-    def d_step(self, x, y=None):
+    def at_step(self, state) -> int:
+        """Steps done before this one: from the trainer's state, or as the generator records
+        them when a step is taken outside the trainer; the generator is set to it."""
+        g = self.generator
+        if state is not None:
+            g.steps_done.fill_(state.step - 1)
+        return int(g.steps_done)
+
+    def d_step(self, x, y=None, state=None):
         cfg = self.config
+        done = self.at_step(state)
         with torch.no_grad():
             fake = self.generator.synthesize(self.mixed_ws(len(x)))
-        lazy_r1 = cfg.r1 > 0 and int(self.generator.steps_done) % cfg.r1_every == 0
+        lazy_r1 = cfg.r1 > 0 and done % cfg.r1_every == 0
         real = self.real_at_stage(self.to_network(x))
         if lazy_r1:
             real = real.detach().requires_grad_(True)
         return self.d_outputs(self.discriminator(real), self.discriminator(fake), real,
                               r1_scale=cfg.r1_every if lazy_r1 else 0)
 
-    def g_step(self, x, y=None):
+    def g_step(self, x, y=None, state=None):
         g, cfg = self.generator, self.config
+        done = self.at_step(state)
         ws = self.mixed_ws(len(x))
-        loss = nonsaturating_generator_loss(self.discriminator(g.synthesize(ws)))
+        loss = GENERATOR_LOSSES[cfg.loss](self.discriminator(g.synthesize(ws)))
         out = {}
-        if cfg.pl_weight > 0 and int(g.steps_done) % PL_EVERY == 0:
+        if cfg.pl_weight > 0 and done % PL_EVERY == 0:
             out["path_length"] = self.path_length_penalty(len(x))
             loss = loss + PL_EVERY * cfg.pl_weight * out["path_length"]
         with torch.no_grad():
             g.w_avg.lerp_(ws[:, 0].mean(0), 1 - W_AVG_BETA)
-            g.steps_done += 1
+            g.steps_done.fill_(done + 1)
         stage, alpha = g.growth()
         return {"loss": loss, **out, "stage": torch.tensor(float(stage)), "alpha": torch.tensor(alpha)}
 
@@ -222,42 +246,28 @@ class StyleGAN(Adversarial):
             self.pl_mean.lerp_(lengths.mean(), 0.01)
         return (lengths - self.pl_mean).square().mean()
 
-    def update_ema(self) -> None:
-        """The generator's EMA with a warm-up: decay min(ema, (1 + t) / (10 + t)) after t steps,
-        so that a short run's average is not still mostly its initial weights."""
-        t = int(self.generator.steps_done)
-        self.generator_ema.decay = min(self.config.ema, (1 + t) / (10 + t))
-        super().update_ema()
-
     # --- sampling ----------------------------------------------------------------------------------
 
     def _z(self, n: int, generator) -> torch.Tensor:
         return standard_normal((n, self.config.latent_dim), generator, self.device)
 
-    @staticmethod
-    def _check(truncation: float, noise: str) -> None:
-        if not 0 <= truncation <= 1:
-            raise ConfigError(f"truncation psi must lie in [0, 1], got {truncation}")
-        if noise not in NOISE:
-            raise ConfigError(f"noise must be one of {', '.join(NOISE)}, got {noise!r}")
-
-    def sample(self, n, *, labels=None, generator=None, truncation: float = 1.0, noise: str = "random"):
-        """``n`` images in [0, 1]; ``truncation`` psi in [0, 1] pulls w towards its average;
-        ``noise`` is ``random`` (drawn from ``generator``), ``const`` (fixed per layer) or ``none``."""
+    def sample(self, n, *, labels=None, generator=None, **settings):
+        """``n`` images in [0, 1]; ``settings``: ``truncation`` psi in [0, 1] pulls w towards
+        its average; ``noise`` is ``random`` (drawn from ``generator``), ``const`` (fixed per
+        layer) or ``none`` (:class:`StyleGANSampling`)."""
         self._check_labels(n, labels)
-        self._check(truncation, noise)
-        truncation, noise = float(truncation), str(noise)
-        ws = self.sampler.ws(self._z(n, generator), truncation)
-        return self.to_data(self.sampler.synthesize(ws, noise, generator))
+        s = self.sampling(settings)
+        ws = self.sampler.ws(self._z(n, generator), s.truncation)
+        return self.to_data(self.sampler.synthesize(ws, s.noise, generator))
 
     def w(self, z: torch.Tensor, truncation: float = 1.0) -> torch.Tensor:
         """(B, w_dim) intermediate latents of ``z``, e.g. to interpolate in w."""
-        self._check(truncation, "random")
+        truncation = self.sampling({"truncation": truncation}).truncation
         return self.sampler.ws(z.to(self.device), truncation)[:, 0]
 
     def synthesize(self, w: torch.Tensor, noise: str = "const", generator=None) -> torch.Tensor:
         """Images in [0, 1] from w (B, w_dim) or per-layer styles (B, num_ws, w_dim)."""
-        self._check(1.0, noise)
+        noise = self.sampling({"noise": noise}).noise
         ws = w[:, None].expand(-1, self.sampler.num_ws, -1) if w.dim() == 2 else w
         return self.to_data(self.sampler.synthesize(ws.to(self.device), noise, generator))
 
@@ -268,10 +278,22 @@ class StyleGAN(Adversarial):
         num_ws = self.sampler.num_ws
         if not 1 <= crossover_layer < num_ws:
             raise ConfigError(f"crossover_layer must lie in 1..{num_ws - 1} ({num_ws} style layers), got {crossover_layer}")
-        self._check(truncation, noise)
+        s = self.sampling({"truncation": truncation, "noise": noise})
+        truncation, noise = s.truncation, s.noise
         coarse, fine = (self.sampler.ws(z.to(self.device), truncation) for z in (z_coarse, z_fine))
         ws = torch.cat([coarse[:, :crossover_layer], fine[:, crossover_layer:]], 1)
         return self.to_data(self.sampler.synthesize(ws, noise))
+
+    def pictures(self, generator):
+        """A run's mixing.png: coarse styles by row, fine styles by column."""
+        return {"mixing.png": (self.mixing_grid(rows=6, cols=8, generator=generator), 9)}
+
+    def upgrade_state(self, state: dict) -> dict:
+        """An older genlab kept the EMA's warm-up count as the generator's step count."""
+        state = super().upgrade_state(state)
+        if self.config.ema and "generator_ema.updates" not in state and "generator.steps_done" in state:
+            state["generator_ema.updates"] = state["generator.steps_done"].clone()
+        return state
 
     def mixing_grid(self, rows: int = 4, cols: int = 6, crossover_layer: int | None = None,
                     generator=None, truncation: float = 1.0) -> torch.Tensor:

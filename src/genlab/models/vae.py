@@ -15,7 +15,7 @@ Likelihoods p(x|z): ``bernoulli`` for binary (binarised) data, scored in nats pe
 each intensity bin (Salimans et al. 2017, PixelCNN++, eq. 2, one component), an exact
 probability of the levels, so -log p / (D ln 2) is bits/dim with no dequantisation.
 The test NLL is estimated by the importance-weighted bound of Burda et al. 2016 (IWAE).
-Encoders and decoders come from ``nn/autoencoder.py``.
+Encoders and decoders are the family's (``autoencoding.py``).
 """
 
 from __future__ import annotations
@@ -27,38 +27,29 @@ from typing import Literal
 import torch
 import torch.nn.functional as F
 
-from ..config import check, check_learning_rate
+from ..config import check
 from ..metrics.likelihood import bits_per_dim, dequantize, importance_weighted_log_likelihood, levels
-from ..trainer import Phase
-from .ae import Autoencoding, check_backbone, networks
-from .base import standard_normal
+from .autoencoding import Autoencoding, BackboneConfig, build_networks
+from .base import Phase, standard_normal
 
 LOG_2PI = math.log(2 * math.pi)
 PARAMS = {"gaussian": 2, "bernoulli": 1, "discretized": 2}  # decoder outputs per data dimension
 
 
 @dataclass
-class VAEConfig:
-    data_shape: tuple[int, ...] = (2,)  # (d,) for points; (C, H, W) for images in [0, 1]
+class VAEConfig(BackboneConfig):
     n_bins: int = 0                     # intensity levels of quantised images; 0 = continuous data
-    latent_dim: int = 8
-    backbone: Literal["mlp", "conv"] = "mlp"
-    hidden: int = 256                   # mlp backbone: width and number of hidden layers
-    layers: int = 2
-    width: int = 32                     # conv backbone: base channels
     likelihood: Literal["gaussian", "bernoulli", "discretized"] = "gaussian"
     beta: float = 1.0
     kl_warmup: int = 0                  # steps over which the KL weight rises from 0 to beta; 0 = off
-    lr: float = 1e-3
 
     def __post_init__(self):
-        check_backbone(self, "vae")
+        super().__post_init__()
         check(self.n_bins == 0 or self.n_bins >= 2, f"n_bins must be 0 or at least 2, got {self.n_bins}")
         check(self.likelihood != "discretized" or self.n_bins >= 2,
               "likelihood='discretized' needs quantised images (n_bins >= 2, taken from the data)")
         check(self.beta >= 0, f"beta must be non-negative, got {self.beta}")
         check(self.kl_warmup >= 0, f"kl_warmup must be 0 (off) or a number of steps, got {self.kl_warmup}")
-        check_learning_rate(self.lr)
 
 
 def gaussian_kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
@@ -85,13 +76,16 @@ def discretized_logistic_log_prob(x: torch.Tensor, mean: torch.Tensor, log_scale
 class VAE(Autoencoding):
     name = "vae"
     Config = VAEConfig
-    cond_dim = 0  # a conditional VAE feeds a condition to both networks
+    likelihood = True
+    evaluate_options = ("iwae_k",)
+    retired_state = ("steps_done",)  # KL annealing follows the trainer's step now
 
-    def __init__(self, config: VAEConfig):
-        super().__init__(config)
-        self.encoder, self.decoder = networks(config, 2 * config.latent_dim, PARAMS[config.likelihood],
-                                              self.cond_dim)
-        self.register_buffer("steps_done", torch.zeros((), dtype=torch.long))  # for KL annealing
+    def __init__(self, config: VAEConfig, **user_networks):
+        super().__init__(config, **user_networks)
+        self.encoder, self.decoder = build_networks(self, *self.code_sizes(), self.cond_dim)
+
+    def code_sizes(self) -> tuple[int, int]:
+        return 2 * self.config.latent_dim, PARAMS[self.config.likelihood]
 
     def condition(self, y: torch.Tensor | None, n: int) -> torch.Tensor | None:
         """The condition both networks see for labels ``y``; none for the plain VAE."""
@@ -126,13 +120,13 @@ class VAE(Autoencoding):
     # --- encoder, decoder, likelihood ------------------------------------------------------
 
     def posterior(self, x_in: torch.Tensor, c: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        mu, logvar = self.encoder(x_in, c).chunk(2, dim=1)
+        mu, logvar = (self.encoder(x_in) if c is None else self.encoder(x_in, c)).chunk(2, dim=1)
         return mu, logvar.clamp(-12, 8)
 
     def decoder_params(self, z: torch.Tensor, c: torch.Tensor | None = None
                        ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """(logits, None) for Bernoulli; (mean, log-variance) or (mean, log-scale) otherwise."""
-        out = self.decoder(z, c)
+        out = self.decoder(z) if c is None else self.decoder(z, c)
         if self.config.likelihood == "bernoulli":
             return out, None
         mean, log_spread = out.chunk(2, dim=1)
@@ -190,20 +184,18 @@ class VAE(Autoencoding):
         return {"vae": torch.optim.Adam(self.parameters(), lr=self.config.lr)}
 
     def phases(self):
-        return [Phase(self.name, "vae", self.loss, after=self._count_step)]
+        return [Phase(self.name, "vae", self.loss)]
 
-    def _count_step(self) -> None:
-        self.steps_done += 1
-
-    def kl_weight(self) -> float:
-        """beta, raised linearly from 0 over the first ``kl_warmup`` steps (Bowman et al. 2016)."""
+    def kl_weight(self, state=None) -> float:
+        """beta, raised linearly from 0 over the first ``kl_warmup`` steps (Bowman et al. 2016);
+        beta itself outside training (``state`` None)."""
         warmup = self.config.kl_warmup
-        ramp = 1.0 if not warmup else min(1.0, int(self.steps_done) / warmup)
+        ramp = 1.0 if not warmup or state is None else min(1.0, (state.step - 1) / warmup)
         return self.config.beta * ramp
 
-    def loss(self, x, y=None):
+    def loss(self, x, y=None, state=None):
         log_px, kl = self.elbo_terms(self.model_input(x), self.condition(y, len(x)))
-        recon, kl, weight = -log_px.mean(), kl.mean(), self.kl_weight()
+        recon, kl, weight = -log_px.mean(), kl.mean(), self.kl_weight(state)
         return {"loss": recon + weight * kl, "recon": recon, "kl": kl,
                 "kl_weight": torch.tensor(weight, device=x.device)}
 
@@ -260,7 +252,7 @@ class VAE(Autoencoding):
             return nll / (dims * math.log(2))
         return bits_per_dim(-nll, dims, self.config.n_bins)  # a density on dequantised data
 
-    def evaluate(self, data, iwae_k: int = 0) -> dict[str, float]:
+    def evaluate(self, data, *, iwae_k: int = 0) -> dict[str, float]:
         """Held-out -ELBO (nats per example) and, with ``iwae_k`` > 0, the IWAE NLL; both also
         in bits/dim for quantised images under the Gaussian or discretised likelihood (upper
         bounds on the true bits/dim)."""

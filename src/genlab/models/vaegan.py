@@ -22,50 +22,51 @@ convolution's feature map for the conv backbone); networks from ``nn/autoencoder
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
 import torch
 import torch.nn.functional as F
 
-from ..config import check, check_adam
+from ..config import AdamSettings, check
 from ..nn.autoencoder import Encoder
-from ..trainer import Phase
-from .ae import Autoencoding, check_backbone, networks
-from .base import standard_normal
+from .autoencoding import Autoencoding, BackboneConfig, build_networks
+from .base import Phase, standard_normal
 from .vae import gaussian_kl
 
 
 @dataclass
-class VAEGANConfig:
-    data_shape: tuple[int, ...] = (2,)  # (d,) for points; (C, H, W) for images in [0, 1]
+class VAEGANConfig(BackboneConfig, AdamSettings):
     latent_dim: int = 16
-    backbone: Literal["mlp", "conv"] = "mlp"
-    hidden: int = 256  # mlp backbone: width and number of hidden layers
-    layers: int = 2
-    width: int = 32    # conv backbone: base channels
     beta: float = 1.0  # weight of L_prior in the encoder's loss
     gamma: float = 1.0  # weight of L_llike against the GAN loss in the decoder's loss
     lr: float = 3e-4   # the paper's learning rate (RMSProp there; Adam here as in DCGAN)
-    beta1: float = 0.5
-    beta2: float = 0.999
 
     def __post_init__(self):
-        check_backbone(self, "vaegan")
+        super().__post_init__()
         check(self.beta >= 0, f"beta must be non-negative, got {self.beta}")
         check(self.gamma >= 0, f"gamma must be non-negative, got {self.gamma}")
-        check_adam(self)
 
 
 class VAEGAN(Autoencoding):
     name = "vaegan"
     Config = VAEGANConfig
+    networks = ("encoder", "decoder", "discriminator")
 
-    def __init__(self, config: VAEGANConfig):
-        super().__init__(config)
+    def __init__(self, config: VAEGANConfig, **user_networks):
+        super().__init__(config, **user_networks)
         self.is_image = len(config.data_shape) == 3
-        self.encoder, self.decoder = networks(config, 2 * config.latent_dim, 1)
-        self.discriminator = Encoder(tuple(config.data_shape), 1, backbone=config.backbone, hidden=config.hidden,
-                                     layers=config.layers, width=config.width, activation="leaky_relu")
+        self.encoder, self.decoder = build_networks(self, *self.code_sizes())
+        self.discriminator = self.network_for("discriminator", lambda: Encoder(
+            tuple(config.data_shape), 1, backbone=config.backbone, hidden=config.hidden, layers=config.layers,
+            width=config.width, activation="leaky_relu"))
+
+    def code_sizes(self) -> tuple[int, int]:
+        return 2 * self.config.latent_dim, 1
+
+    def network_examples(self):
+        """As the family's, and the discriminator: (B, *data_shape) -> (B, 1) logits, with a
+        ``features(x)`` method giving the layer whose distances measure reconstructions."""
+        shape = tuple(self.config.data_shape)
+        return {**super().network_examples(), "discriminator": ((torch.zeros(2, *shape),), (2, 1))}
 
     # --- the three networks -------------------------------------------------------------------
 
@@ -110,12 +111,12 @@ class VAEGAN(Autoencoding):
             target = self.discriminator.features(x)               # (B, F), a fixed target
         return 0.5 * (tilde_features - target).pow(2).sum(1).mean()
 
-    def encoder_step(self, x, y=None):
+    def encoder_step(self, x, y=None, state=None):
         z, kl = self._code(x)
         llike, prior = self.feature_llike(x, self.discriminator.features(self.decode(z))), kl.mean()
         return {"loss": self.config.beta * prior + llike, "kl": prior, "feature_llike": llike}
 
-    def decoder_step(self, x, y=None):
+    def decoder_step(self, x, y=None, state=None):
         with torch.no_grad():                                      # only the decoder learns here
             z, _ = self._code(x)
         tilde_features = self.discriminator.features(self.decode(z))
@@ -124,7 +125,7 @@ class VAEGAN(Autoencoding):
         gan = 2 * F.softplus(-fake_logits).mean()                  # -log Dis(x~) - log Dis(x_p), non-saturating
         return {"loss": self.config.gamma * self.feature_llike(x, tilde_features) + gan, "dec_gan": gan}
 
-    def discriminator_step(self, x, y=None):
+    def discriminator_step(self, x, y=None, state=None):
         """-L_GAN: real x labelled 1, reconstructions x~ and prior samples x_p labelled 0."""
         with torch.no_grad():
             fakes = torch.cat([self.decode(self._code(x)[0]), self._prior_samples(len(x))])

@@ -21,50 +21,38 @@ from dataclasses import dataclass
 
 import torch
 
-from ..config import check, check_adam, check_learning_rate, check_positive, check_shape
-from ..trainer import Phase
-from .gan import GAN, check_stabilisers
+from ..config import check, check_adam, check_positive
+from .adversarial import CriticConfig, MLPNetworks
+from .base import Phase
+from .gan import GAN
 
 
 @dataclass
-class WGANConfig:
-    data_shape: tuple[int, ...] = (2,)  # (d,) for points; (C, H, W) for images in [0, 1]
-    latent_dim: int = 16
-    hidden: int = 256
-    layers: int = 3
-    lr: float = 5e-5  # RMSprop, as in the paper (momentum-based optimisers were unstable)
-    n_critic: int = 5
+class WGANConfig(MLPNetworks, CriticConfig):
+    """The MLP networks and the critic's game, RMSprop at lr 5e-5 as in the paper (momentum-
+    based optimisers were unstable), with weights clipped to [-clip, clip]."""
+
     clip: float = 0.01
-    spectral_norm: bool = False  # Miyato et al. 2018, on every layer of the critic
-    ema: float = 0.0  # 0 = off, else the decay of G's weight average used to sample
 
     def __post_init__(self):
-        check_shape(self.data_shape)
-        check_positive(self, "latent_dim", "hidden", "layers", "n_critic", "clip")
-        check_learning_rate(self.lr)
-        check_stabilisers(self)
+        super().__post_init__()
+        check_positive(self, "clip")
 
 
 @dataclass
-class WGANGPConfig:
-    data_shape: tuple[int, ...] = (2,)  # (d,) for points; (C, H, W) for images in [0, 1]
-    latent_dim: int = 16
-    hidden: int = 256
-    layers: int = 3
+class WGANGPConfig(MLPNetworks, CriticConfig):
+    """The MLP networks and the critic's game with the gradient penalty: Adam at lr 1e-4 and
+    betas (0, 0.9), lambda 10 (Gulrajani et al. algorithm 1)."""
+
     lr: float = 1e-4
-    beta1: float = 0.0  # Adam betas (0, 0.9): Gulrajani et al. algorithm 1
+    beta1: float = 0.0
     beta2: float = 0.9
-    n_critic: int = 5
     gp_weight: float = 10.0  # lambda
-    spectral_norm: bool = False
-    ema: float = 0.0
 
     def __post_init__(self):
-        check_shape(self.data_shape)
-        check_positive(self, "latent_dim", "hidden", "layers", "n_critic")
+        super().__post_init__()
         check_adam(self)
         check(self.gp_weight >= 0, f"gp_weight must be >= 0, got {self.gp_weight}")
-        check_stabilisers(self)
 
 
 def critic_loss(real_scores: torch.Tensor, fake_scores: torch.Tensor) -> torch.Tensor:
@@ -104,14 +92,14 @@ class WGAN(GAN):
         for p in self.discriminator.parameters():
             p.clamp_(-self.config.clip, self.config.clip)
 
-    def critic_step(self, x, y=None):
+    def critic_step(self, x, y=None, state=None):
         with torch.no_grad():
             fake = self.fake(len(x))
         real_scores, fake_scores = self.discriminate(x), self.discriminate(fake)
         loss = critic_loss(real_scores, fake_scores)
         return {"loss": loss, "w_estimate": -loss.detach()}
 
-    def g_step(self, x, y=None):
+    def g_step(self, x, y=None, state=None):
         return {"loss": wasserstein_generator_loss(self.discriminate(self.fake(len(x))))}
 
 
@@ -129,7 +117,7 @@ class WGANGP(WGAN):
     def phases(self):
         return [Phase("critic", "critic", self.critic_step, repeats=self.config.n_critic), self.g_phase()]
 
-    def critic_step(self, x, y=None):
+    def critic_step(self, x, y=None, state=None):
         with torch.no_grad():
             fake = self.fake(len(x))
         real_scores, fake_scores = self.discriminate(x), self.discriminate(fake)

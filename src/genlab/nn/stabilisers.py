@@ -34,18 +34,32 @@ class EMA(nn.Module):
 
     Call :meth:`update` with the live network after each of its optimiser steps, and call
     the EMA module itself to run the averaged network. Buffers (e.g. batch-norm statistics)
-    are copied, not averaged.
+    are copied, not averaged. With ``warmup``, the decay after n updates is
+    min(decay, (1 + n) / (10 + n)), as TensorFlow's ExponentialMovingAverage with
+    ``num_updates``, so that a short run's average is not still mostly its initial weights;
+    the count n is a buffer, so it resumes with the run.
     """
 
-    def __init__(self, network: nn.Module, decay: float):
+    def __init__(self, network: nn.Module, decay: float, warmup: bool = False):
         super().__init__()
-        self.decay = decay
+        self.decay, self.warmup = decay, warmup
         self.average = copy.deepcopy(network).requires_grad_(False)
+        if warmup:
+            self.register_buffer("updates", torch.zeros((), dtype=torch.long))
+
+    def current_decay(self) -> float:
+        if not self.warmup:
+            return self.decay
+        n = int(self.updates)
+        return min(self.decay, (1 + n) / (10 + n))
 
     @torch.no_grad()
     def update(self, network: nn.Module) -> None:
+        decay = self.current_decay()
+        if self.warmup:
+            self.updates += 1
         for ema, live in zip(self.average.parameters(), network.parameters()):
-            ema.lerp_(live, 1.0 - self.decay)
+            ema.lerp_(live, 1.0 - decay)
         for ema, live in zip(self.average.buffers(), network.buffers()):
             ema.copy_(live)
 
