@@ -178,3 +178,30 @@ def test_runs_saved_by_the_previous_version_load_and_resume(name, tmp_path):
         result = runs.resume(run, steps=8)
         assert result.steps == 8
         assert live_sum(result.model) == pytest.approx(expected["resumed_live"], rel=1e-6, abs=1e-6)
+
+
+# --- presets: what a model's benchmark trained with, per built-in dataset ----------------------------------
+
+PRESETS = [(name, data) for name in sorted(MODELS) for data in MODELS[name].presets]
+
+
+@pytest.mark.parametrize("name,data", PRESETS, ids=[f"{n}-{d}" for n, d in PRESETS])
+def test_every_preset_resolves_to_valid_settings(name, data):
+    record = runs.start(name, data, {}, dry_run=True)
+    preset = MODELS[name].presets[data]
+    assert record["preset"] == {"data": data, "settings": preset}
+    for key, value in preset.items():
+        where = record["train"] if key in record["train"] else record["data"] if key == "binarize" \
+            else record["model_config"]
+        assert where[key] == (list(value) if isinstance(value, tuple) else value), (key, where[key], value)
+
+
+def test_the_dcgan_benchmark_settings_are_what_a_user_gets_and_the_user_still_overrides(capsys):
+    record = runs.start("dcgan", "mnist5k", {}, dry_run=True)
+    assert record["model_config"]["lr"] == 5e-4 and record["train"]["batch_size"] == 64
+    assert record["train"]["steps"] == 7000
+    record = runs.start("dcgan", "mnist5k", {"lr": 1e-4, "steps": 10}, dry_run=True)
+    assert record["model_config"]["lr"] == 1e-4 and record["train"]["steps"] == 10
+    assert record["train"]["batch_size"] == 64
+    record = runs.start("dcgan", "digits", {}, dry_run=True)  # no preset: the paper's settings
+    assert record["preset"] is None and record["model_config"]["lr"] == 2e-4 and record["train"]["batch_size"] == 128

@@ -76,20 +76,12 @@ def fit(model: Model, data, seed: int = 0) -> Model:
     return model.fit(data.x, n_bins=data.n_bins, seed=seed)
 
 
-def train_config(model_cls: type[Model], settings: dict):
-    """The training settings: the model's own defaults (``Model.train_defaults``, what its
-    benchmark found best), overridden by ``settings``."""
-    from .trainer import TrainConfig
-
-    return from_dict(TrainConfig, {**model_cls.train_defaults, **settings}, what="training")
-
-
 def train(model: Model, data, **settings) -> Model:
     """Fit ``model`` to ``data`` in memory: EM/closed form through ``model.fit``, SGD
     through the trainer with ``settings`` from ``TrainConfig`` (steps, batch_size, seed...)."""
-    from .trainer import Trainer
+    from .trainer import TrainConfig, Trainer
 
-    config = train_config(type(model), settings)
+    config = from_dict(TrainConfig, settings, what="training")
     if model.fitted:
         return fit(model, data, config.seed)
     return Trainer(model, data, config).run()

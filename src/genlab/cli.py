@@ -19,9 +19,19 @@ def cmd_list(args) -> int:
     if args.model:
         cls = get(args.model)
         print(f"{cls.name}: {first_line(sys.modules[cls.__module__].__doc__)}")
-        print("settings (--set key=value):")
-        for name, tp, default in describe(cls.Config):
-            print(f"  {name:<14} {tp:<28} default {default}")
+        from .trainer import TrainConfig
+
+        rows = {"settings (--set key=value):": describe(cls.Config),
+                "training settings (--set key=value; also --steps, --seed):": describe(TrainConfig)}
+        width = max(len(name) for table in rows.values() for name, _, _ in table)
+        for title, table in rows.items():
+            print(title)
+            for name, tp, default in table:
+                print(f"  {name:<{width}} {tp:<28} default {default}")
+        if cls.presets:
+            print("presets: `genlab train MODEL --data NAME` starts from these, its benchmark's settings:")
+            for data, values in cls.presets.items():
+                print(f"  {data:<{width}} " + ", ".join(f"{k}={v}" for k, v in values.items()))
         return 0
     print("models:")
     for name, cls in sorted(MODELS.items()):

@@ -172,7 +172,11 @@ class AdamSettings(Settings):
 def describe(cls) -> list[tuple[str, str, str]]:
     """(name, type, default) for every field, for ``--help`` and ``--dry-run``."""
     rows = []
-    for f in dataclasses.fields(cls):
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    order = []  # a class's own fields first, then those it inherits, base by base
+    for klass in cls.__mro__:
+        order += [name for name in vars(klass).get("__annotations__", {}) if name in fields and name not in order]
+    for f in (fields[name] for name in order):
         tp = field_types(cls)[f.name]
         default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
         rows.append((f.name, _type_name(tp), repr(default)))

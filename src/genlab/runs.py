@@ -84,13 +84,13 @@ def prepare(model_name: str, data_spec: str, settings: dict, *, data_seed: int =
     """Load and split the data, build the model and the training config; no files written."""
     import torch
 
-    from .api import create, train_config as make_train_config
+    from .api import create
     from .models import get
-    from .trainer import resolve_device
+    from .trainer import TrainConfig, resolve_device
 
     cls = get(model_name)
     model_values, train_values = split_settings(cls, settings)
-    train_config = make_train_config(cls, train_values)
+    train_config = from_dict(TrainConfig, train_values, what="training")
     resolve_device(train_config.device)
     train_data, test_data = load_split(data_spec, data_seed, **data_settings(settings))
     torch.manual_seed(train_config.seed)  # the seed decides the initial weights too
@@ -126,11 +126,16 @@ def start(model_name: str, data_spec: str, settings: dict, *, out: str | Path | 
           root: str | Path = "runs", dry_run: bool = False):
     """Check everything, then make the run directory and train. Returns a RunResult, or the
     resolved settings (a dict) for a dry run."""
+    from .models import get
+
+    preset = get(model_name).presets.get(data_spec)
+    settings = {**(preset or {}), **settings}  # the user's settings over the dataset's preset
     model, train_config, train_data, test_data = prepare(model_name, data_spec, settings)
     model.check_data(train_data)  # problems a model finds in the data, before any file is written
     record = {
         "format": "genlab-run",
         "model": model_name,
+        "preset": {"data": data_spec, "settings": preset} if preset else None,
         "model_config": to_dict(model.config),
         "train": to_dict(train_config),
         "data": {"spec": data_spec, "seed": 0, "test_fraction": TEST_FRACTION, "split_seed": SPLIT_SEED,

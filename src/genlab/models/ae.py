@@ -34,6 +34,7 @@ class AEConfig(BackboneConfig):
 class AE(Autoencoding):
     name = "ae"
     Config = AEConfig
+    presets = {"mnist5k": dict(backbone="conv", width=32, latent_dim=16, batch_size=64, steps=3_000)}
 
     def __init__(self, config, **user_networks):
         super().__init__(config, **user_networks)
@@ -95,6 +96,7 @@ class DAEConfig(AEConfig):
 class DAE(AE):
     name = "dae"
     Config = DAEConfig
+    presets = AE.presets  # benchmarks/autoencoders.py: the same backbone for every sampler
 
     def corrupt(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         """x~ from x: x + noise * eps, or x with each input zeroed with probability ``noise``."""

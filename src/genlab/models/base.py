@@ -76,7 +76,9 @@ class Model(nn.Module):
     # trainer's state): state-dict keys dropped and config keys ignored when loading
     retired_state: ClassVar[tuple[str, ...]] = ()
     retired_config: ClassVar[tuple[str, ...]] = ()
-    train_defaults: ClassVar[dict[str, Any]] = {}  # training settings (steps, batch_size) its benchmark chose
+    # per built-in dataset, the settings (model, training and data) its benchmark trained with,
+    # which ``genlab train MODEL --data NAME`` starts from; --set and --steps still override
+    presets: ClassVar[dict[str, dict[str, Any]]] = {}
     n_iter_: int = 0  # iterations of the last ``fit`` (fitted models)
 
     def __init__(self, config, **networks: nn.Module | None):

@@ -101,6 +101,8 @@ class Discriminator(nn.Module):
 class CGAN(Adversarial):
     name = "cgan"
     Config = CGANConfig
+    presets = {"mnist5k": dict(backbone="conv", discriminator="projection", width=32, latent_dim=100,
+                               batch_size=128, steps=3_000)}  # benchmarks/image_gans.py
 
     def __init__(self, config: CGANConfig, **networks):
         super().__init__(config, **networks)

@@ -35,6 +35,10 @@ class CVAEConfig(VAEConfig):
 class CVAE(VAE):
     name = "cvae"
     Config = CVAEConfig
+    # benchmarks/autoencoders.py: latent 8 and beta 2 over 6,000 steps put 95 % of samples in
+    # their class (latent 16, beta 1, 3,000 steps: 80 %)
+    presets = {"mnist5k": dict(backbone="conv", width=32, latent_dim=8, beta=2.0, likelihood="bernoulli",
+                               batch_size=64, steps=6_000)}
 
     @property
     def cond_dim(self) -> int:

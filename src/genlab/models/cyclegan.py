@@ -74,6 +74,7 @@ class CycleGAN(Model):
     two_domains = True
     translates = True
     networks = ("g_ab", "g_ba", "d_a", "d_b")
+    presets = {"mnist5k-inverted": dict(width=16, d_width=16, res_blocks=3, batch_size=16, steps=1_500)}
 
     def __init__(self, config: CycleGANConfig, **networks):
         super().__init__(config, **networks)

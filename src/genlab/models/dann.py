@@ -110,6 +110,8 @@ class DANN(Model):
     classifies = True
     networks = ("features", "classifier", "domain_classifier")
     retired_state = ("steps_done",)  # the schedules follow the trainer's state now
+    presets = {"moons-rotated": dict(lr=3e-3, batch_size=128, steps=2_000),  # benchmarks/domains.py
+               "digits-mnist5k": dict(lr=1e-3, batch_size=64, steps=2_000)}
 
     def __init__(self, config: DANNConfig, **networks):
         super().__init__(config, **networks)

@@ -319,6 +319,9 @@ class DDPM(Model):
     Sampling = DDPMSampling
     likelihood = True
     networks = ("net",)
+    presets = {**{toy: dict(hidden=256, layers=3, batch_size=256, steps=4_000) for toy in ("ring8", "grid25")},
+               "digits": dict(width=32, levels=(1, 2), batch_size=128, steps=3_000),  # benchmarks/ddim_speed.py
+               "mnist5k": dict(width=16, batch_size=64, steps=2_500)}  # benchmarks/image_gans.py
     retired_state = ("ema_updates",)  # the EMA keeps its own count now (see upgrade_state)
 
     def __init__(self, config: DDPMConfig, **networks):

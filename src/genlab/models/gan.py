@@ -31,6 +31,9 @@ class GANConfig(MLPNetworks, AdversarialConfig):
 class GAN(Adversarial):
     name = "gan"
     Config = GANConfig
+    # benchmarks/modes.py: a small shared MLP, 16,000 steps of batch 256 (all 8 / 25 modes)
+    presets = {toy: dict(hidden=128, layers=3, latent_dim=2, lr=5e-4, batch_size=256, steps=16_000)
+               for toy in ("ring8", "grid25")}
 
     def __init__(self, config: GANConfig, **networks):
         super().__init__(config, **networks)

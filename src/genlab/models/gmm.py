@@ -220,6 +220,7 @@ class GMM(Model):
     Config = GMMConfig
     fitted = True
     likelihood = True
+    presets = {"digits": dict(components=10)}  # the demo's and README's digits figures
     retired_config = ("seed",)  # the seed of EM's restarts is the run's (``fit(..., seed=)``)
 
     def __init__(self, config: GMMConfig):

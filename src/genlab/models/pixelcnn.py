@@ -112,6 +112,8 @@ class GatedNet(nn.Module):
 class PixelCNN(Autoregressive):
     name = "pixelcnn"
     Config = PixelCNNConfig
+    presets = {"digits": dict(gated=True, layers=4, channels=32, kernel_size=5, batch_size=64, steps=1_500),
+               "mnist5k": dict(gated=True, binarize=0.5, batch_size=64, steps=1_100)}  # benchmarks/likelihood.py
 
     def __init__(self, config: PixelCNNConfig, **networks):
         super().__init__(config, **networks)

@@ -113,6 +113,8 @@ class RowLSTMNet(nn.Module):
 class PixelRNN(Autoregressive):
     name = "pixelrnn"
     Config = PixelRNNConfig
+    presets = {"digits": dict(layers=2, channels=32, kernel_size=5, batch_size=64, steps=1_500),
+               "mnist5k": dict(binarize=0.5, batch_size=64, steps=1_100)}  # benchmarks/likelihood.py
 
     def __init__(self, config: PixelRNNConfig, **networks):
         super().__init__(config, **networks)

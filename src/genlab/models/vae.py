@@ -79,6 +79,9 @@ class VAE(Autoencoding):
     likelihood = True
     evaluate_options = ("iwae_k",)
     retired_state = ("steps_done",)  # KL annealing follows the trainer's step now
+    presets = {"digits": dict(batch_size=128, steps=3_000),  # the demo's run
+               "mnist5k": dict(backbone="conv", width=32, latent_dim=16, likelihood="bernoulli", batch_size=64,
+                               steps=3_000)}  # benchmarks/autoencoders.py
 
     def __init__(self, config: VAEConfig, **user_networks):
         super().__init__(config, **user_networks)

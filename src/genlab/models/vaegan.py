@@ -50,6 +50,7 @@ class VAEGAN(Autoencoding):
     name = "vaegan"
     Config = VAEGANConfig
     networks = ("encoder", "decoder", "discriminator")
+    presets = {"mnist5k": dict(backbone="conv", width=32, latent_dim=16, batch_size=64, steps=3_000)}
 
     def __init__(self, config: VAEGANConfig, **user_networks):
         super().__init__(config, **user_networks)

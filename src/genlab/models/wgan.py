@@ -76,6 +76,8 @@ def gradient_penalty(critic, real: torch.Tensor, fake: torch.Tensor) -> torch.Te
 class WGAN(GAN):
     name = "wgan"
     Config = WGANConfig
+    presets = {toy: dict(hidden=128, layers=3, latent_dim=2, lr=5e-5, batch_size=256, steps=16_000)
+               for toy in ("ring8", "grid25")}  # benchmarks/modes.py
 
     def optimizers(self):
         return {
@@ -106,6 +108,9 @@ class WGAN(GAN):
 class WGANGP(WGAN):
     name = "wgan-gp"
     Config = WGANGPConfig
+    # benchmarks/modes.py: lambda 0.1 and betas (0.5, 0.9) of Gulrajani et al.'s 2-D toy code
+    presets = {toy: dict(hidden=256, layers=3, latent_dim=8, lr=3e-4, beta1=0.5, beta2=0.9, gp_weight=0.1,
+                         batch_size=256, steps=4_000) for toy in ("ring8", "grid25")}
 
     def optimizers(self):
         betas = (self.config.beta1, self.config.beta2)
