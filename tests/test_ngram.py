@@ -307,3 +307,76 @@ def test_cli_train_sample_eval(capsys, files):
     result = run_main(capsys, "eval", run)
     assert_succeeded(result)
     assert "perplexity" in result.stdout and "bits_per_token" in (run / "eval.json").read_text()
+
+
+# --- modified Kneser-Ney: three discounts from the counts of counts --------------------------------
+
+def test_modified_discounts_from_counts_of_counts_by_hand():
+    """n1..n4 = 6, 3, 2, 1: Y = 6 / (6 + 2*3) = 1/2; D1 = 1 - 2 Y n2/n1 = 1/2,
+    D2 = 2 - 3 Y n3/n2 = 1, D3+ = 3 - 4 Y n4/n3 = 2 (Chen & Goodman 1998, eq. 26)."""
+    from genlab.models.ngram import modified_discounts
+
+    counts = torch.tensor([1] * 6 + [2] * 3 + [3] * 2 + [4] + [7, 9])
+    assert modified_discounts(counts).tolist() == [0.5, 1.0, 2.0]
+
+
+def modified_reference(sentences, order):
+    """Interpolated modified KN written plainly: each order's D1, D2, D3+ from the counts of
+    counts of its own (continuation) counts, and gamma(h) = sum_g D(c_g) / c(h)."""
+    _, vocab = reference_kneser_ney(sentences, order, 0.5)
+    counts = [Counter() for _ in range(order + 1)]
+    for s in sentences:  # raw counts of every order, then continuation counts below the top
+        padded = [BOS] * (order - 1) + s + [EOS]
+        for m in range(1, order + 1):
+            for j in range(order - 1, len(padded)):
+                counts[m][tuple(padded[j - m + 1:j + 1])] += 1
+    for m in range(order - 1, 0, -1):
+        left = defaultdict(set)
+        for gram in counts[m + 1]:
+            left[gram[1:]].add(gram[0])
+        counts[m] = Counter({g: (c if g[0] == BOS else len(left[g])) for g, c in counts[m].items()})
+
+    def discounts(m):
+        n = [sum(1 for c in counts[m].values() if c == k) for k in (1, 2, 3, 4)]
+        y = n[0] / (n[0] + 2 * n[1])
+        return [k - (k + 1) * y * n[k] / n[k - 1] for k in (1, 2, 3)]
+
+    d = {m: discounts(m) for m in range(1, order + 1)}
+    assert all(0 < d[m][k] < k + 1 for m in d for k in range(3)), d  # no fallback on this corpus
+
+    def prob(word, context):
+        p = 1 / len(vocab)
+        for m in range(1, order + 1):
+            h = tuple(context[len(context) - m + 1:]) if m > 1 else ()
+            grams = {g: c for g, c in counts[m].items() if g[:-1] == h}
+            total = sum(grams.values())
+            if total == 0:
+                continue
+            of = lambda c: d[m][min(c, 3) - 1]  # noqa: E731
+            removed = sum(of(c) for c in grams.values())
+            c = grams.get(h + (word,), 0)
+            p = (max(c - of(c), 0) if c else 0) / total + removed / total * p
+        return p
+
+    return prob, vocab
+
+
+@pytest.mark.parametrize("order", [2, 3])
+def test_modified_kneser_ney_matches_a_plain_reference_with_three_discounts(order):
+    # 40 seeded sentences over 14 words with Zipf-like frequencies: the counts of counts n1..n4
+    # are all present at every order, so each order has three discounts of its own
+    words = "the cat sat on a mat dog ran to end big red sun set".split()
+    g = torch.Generator().manual_seed(0)
+    weights = 1 / torch.arange(1, len(words) + 1, dtype=torch.float64)
+    sentences = [[words[i] for i in torch.multinomial(weights, int(torch.randint(2, 7, (1,), generator=g)),
+                                                      replacement=True, generator=g)] + ["."] for _ in range(40)]
+    text = " ".join(" ".join(s) for s in sentences)
+    model = NGram(NGramConfig(order=order, min_count=1)).fit(text)
+    prob, vocab = modified_reference(sentences, order)
+    assert sorted(set(model.config.vocab) - {BOS}) == vocab
+    for context in ([BOS, BOS], ["the", "cat"], [BOS, "the"], ["sat", "on"], ["a", "dog"]):
+        context = context[len(context) - order + 1:]
+        p = model.next_token_probs([model.config.vocab.index(t) for t in context])
+        for word in vocab:
+            assert math.isclose(float(p[model.config.vocab.index(word)]), prob(word, context), rel_tol=1e-12), \
+                (context, word)

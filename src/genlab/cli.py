@@ -16,7 +16,19 @@ def cmd_list(args) -> int:
     from .data.domains import PAIR_FORM
     from .models import MODELS, get
 
+    if args.model in DATASETS:
+        print(f"{args.model}: {DATASETS[args.model]}")
+        able = sorted(name for name, cls in MODELS.items() if args.model in cls.presets)
+        if able:
+            print(f"presets for it: {', '.join(able)} (`genlab list MODEL` shows them)")
+        return 0
     if args.model:
+        if args.model not in MODELS:
+            from .errors import ConfigError, did_you_mean
+
+            raise ConfigError(f"{args.model!r} is neither a model nor a dataset"
+                              f"{did_you_mean(args.model, [*MODELS, *DATASETS])}; models: "
+                              f"{', '.join(sorted(MODELS))}; `genlab list` shows the datasets")
         cls = get(args.model)
         print(f"{cls.name}: {first_line(sys.modules[cls.__module__].__doc__)}")
         from .trainer import TrainConfig
@@ -64,7 +76,7 @@ def cmd_train(args) -> int:
         if extra:
             raise_usage(f"--resume continues a run with the settings in its run.json; only --steps may change, "
                         f"not {extra[0]}")
-        result = runs.resume(args.resume, steps=args.steps)
+        result = runs.resume(args.resume, steps=args.steps, progress=not args.no_progress)
     else:
         if not args.model or not args.data:
             raise_usage("train needs MODEL and --data NAME (or --resume RUN_DIR)")
@@ -98,14 +110,17 @@ def cmd_sample(args) -> int:
 
     if args.n <= 0:
         raise ConfigError(f"-n must be positive, got {args.n}")
-    out = Path(args.out)
-    if out.suffix not in (".png", ".npz", ".txt"):
+    to_stdout = args.out in (None, "-")
+    out = Path(args.out or "-")
+    if not to_stdout and out.suffix not in (".png", ".npz", ".txt"):
         raise ConfigError(f"--out must end in .png, .npz or .txt (text models), got {out.name}")
     settings = parse_sets(args.set)
     model, record = load_run(args.run_dir)
     model.eval()
     is_text = model.data_kinds == ("text",)  # samples are strings
-    if (out.suffix == ".txt") != is_text:
+    if to_stdout and not is_text:
+        raise ConfigError(f"{model.name} samples are not text: give --out FILE.png or FILE.npz")
+    if not to_stdout and (out.suffix == ".txt") != is_text:
         raise ConfigError(f"{model.name} samples go to " + ("FILE.txt" if is_text else "FILE.png or FILE.npz"))
     if args.prompt is not None and not is_text:
         raise ConfigError(f"--prompt is for text models; {model.name} takes none")
@@ -120,6 +135,10 @@ def cmd_sample(args) -> int:
         return translate_run(model, record, args.n, out)
     with torch.no_grad():
         x = model.sample(args.n, generator=generator, **settings)
+    if to_stdout:
+        for line in x:
+            print(" ".join(line.split()))
+        return 0
     if is_text:
         write_lines(out, x)
     elif out.suffix == ".png":
@@ -210,7 +229,10 @@ def raise_usage(message: str):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from . import __version__
+
     parser = argparse.ArgumentParser(prog="genlab", description="Train, sample and compare generative models.")
+    parser.add_argument("--version", action="version", version=f"genlab {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("list", help="models and datasets, one line each; `list MODEL` shows its settings")
@@ -234,8 +256,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("sample", help="draw samples from a trained run")
     p.add_argument("run_dir", metavar="RUN_DIR")
     p.add_argument("-n", type=int, default=64, help="number of samples (default 64)")
-    p.add_argument("--out", required=True, metavar="FILE",
-                   help="FILE.png (picture) or FILE.npz (array x); FILE.txt for text models, one sample a line")
+    p.add_argument("--out", metavar="FILE",
+                   help="FILE.png (picture) or FILE.npz (array x); FILE.txt for text models, one sample a line "
+                        "(text models print to standard output without --out, or with --out -)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--prompt", metavar="TEXT", help="text models: the text every sample continues")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",

@@ -23,3 +23,11 @@ class CheckpointError(GenlabError):
 
 class TrainingDiverged(GenlabError):
     """The loss became NaN or infinite; the last good checkpoint is kept."""
+
+
+def did_you_mean(name: str, choices) -> str:
+    """``"; did you mean 'vae'?"`` for the closest of ``choices`` to a mistyped ``name``, or ""."""
+    import difflib
+
+    close = difflib.get_close_matches(str(name), list(choices), n=2, cutoff=0.6)
+    return f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""

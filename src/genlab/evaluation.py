@@ -30,6 +30,8 @@ METRICS = {
                    "domain before and after translation, cycle error",
     "adaptation": "two-domain data (dann): held-out accuracy on the source and the target domain",
 }
+METRIC_ALIASES = {"fid": "features", "kid": "features", "precision": "features", "recall": "features",
+                  "inception": "classes", "is": "classes"}  # names users type for the metric that holds them
 DOMAIN_METRICS = ("translation", "adaptation")
 LABELLED = ("features", "classes")
 DEFAULT_N = {"points": 2_500, "image": 1_000, "text": 100}
@@ -49,10 +51,22 @@ def default_metrics(model, data) -> list[str]:
     return names
 
 
+def resolve_metrics(names: list[str]) -> list[str]:
+    """Metric names with the aliases (``fid``, ``kid``, ...) replaced, each once, in order."""
+    from .errors import did_you_mean
+
+    out = []
+    for name in names:
+        name = METRIC_ALIASES.get(name.lower(), name)
+        if name not in METRICS:
+            raise ConfigError(f"unknown metric {name!r}{did_you_mean(name, [*METRICS, *METRIC_ALIASES])}; "
+                              f"valid metrics: {', '.join(METRICS)} (fid and kid are in features)")
+        if name not in out:
+            out.append(name)
+    return out
+
+
 def check_metrics(names: list[str], data) -> None:
-    unknown = [m for m in names if m not in METRICS]
-    if unknown:
-        raise ConfigError(f"unknown metric {unknown[0]!r}; valid metrics: {', '.join(METRICS)}")
     if (data.domain is not None) != all(m in DOMAIN_METRICS for m in names):
         raise DataError(f"metrics {', '.join(DOMAIN_METRICS)} are for two-domain data, and only they are: "
                         f"{data.name} {'holds' if data.domain is not None else 'does not hold'} two domains")
@@ -80,7 +94,7 @@ def evaluate(model_or_samples, train, test=None, *, n: int | None = None, metric
 
         train, test = train.split(TEST_FRACTION, seed=SPLIT_SEED)
     model = None if isinstance(model_or_samples, torch.Tensor) else model_or_samples
-    names = list(metrics) if metrics else default_metrics(model, train)
+    names = resolve_metrics(metrics) if metrics else default_metrics(model, train)
     check_metrics(names, train)
     if train.domain is not None:
         return _domain_scores(model, names, train, test, n, seed, cache_dir)
@@ -92,7 +106,7 @@ def evaluate(model_or_samples, train, test=None, *, n: int | None = None, metric
     labels = _requested_labels(model, n)
     only_likelihood = train.kind == "text" or set(names) <= {"likelihood"}  # no samples needed
     fake = None if only_likelihood else _samples(model_or_samples, n, seed, labels)
-    protocol = {"data": train.name, "split": train.split_info, "n": n, "seed": seed,
+    protocol = {"data": train.name, "split": train.split_info, "n": n, "seed": seed, "metrics": names,
                 "sampler": {"generator_seed": seed, "device": "cpu" if model is None else str(model.device)}}
     scores: dict = {}
     if train.kind == "points":
@@ -241,6 +255,8 @@ def table(result: dict) -> str:
 
 
 def _fmt(value) -> str:
+    if value is None:
+        return "n/a"  # e.g. kid_std when every KID subset is the whole sample
     return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 

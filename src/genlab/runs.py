@@ -16,6 +16,7 @@ the user's input is found before the directory is made.
 from __future__ import annotations
 
 import dataclasses
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -154,8 +155,9 @@ def start(model_name: str, data_spec: str, settings: dict, *, out: str | Path | 
     return execute(model, train_config, train_data, test_data, run_dir, record, resume=False)
 
 
-def resume(run_dir: str | Path, steps: int | None = None) -> RunResult:
-    """Continue a run from its checkpoint (bit-exact on CPU); ``steps`` may extend it."""
+def resume(run_dir: str | Path, steps: int | None = None, progress: bool = True) -> RunResult:
+    """Continue a run from its checkpoint (bit-exact on CPU); ``steps`` may extend it;
+    ``progress`` False shows no progress (whatever the run showed first)."""
     run_dir = Path(run_dir)
     record = read_json(run_dir / RUN, "run record")
     if record.get("format") != "genlab-run":
@@ -168,6 +170,7 @@ def resume(run_dir: str | Path, steps: int | None = None) -> RunResult:
                 **{k: record["data"][k] for k in DATA_SETTINGS if record["data"].get(k) is not None}}
     if steps is not None:
         settings["steps"] = steps
+    settings["progress"] = progress
     model, train_config, train_data, test_data = prepare(record["model"], record["data"]["spec"], settings)
     record.update(status="running", train=to_dict(train_config))
     write_json(run_dir / RUN, record)
@@ -197,6 +200,8 @@ def execute(model, train_config, train_data, test_data, run_dir: Path, record: d
         raise
     seconds = time.perf_counter() - begin
     model.save(run_dir)
+    if train_config.progress:
+        print(f"genlab: trained; measuring {model.name}'s held-out quality", file=sys.stderr, flush=True)
     quality = measure(model, train_data, test_data, seed=train_config.seed)
     with torch.no_grad():
         name = "samples.txt" if train_data.kind == "text" else "samples.png"

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sys
 import time
 import zipfile
 from collections import defaultdict
@@ -223,6 +224,10 @@ class Trainer:
         return TrainingDiverged(f"training diverged at step {step}: {what}; {where}")
 
     def _progress_bar(self):
+        """A bar in a terminal; in a log file or CI, a plain line at every log step instead of
+        thousands of carriage-return updates."""
+        if self.config.progress and not sys.stderr.isatty():
+            return LineProgress(self.model.name, self.config.steps, self.step)
         from tqdm.auto import tqdm
 
         return tqdm(total=self.config.steps, initial=self.step, disable=not self.config.progress,
@@ -279,6 +284,30 @@ class Trainer:
             torch.cuda.set_rng_state(state["rng_cuda"], self.device)
         self.step = self.last_good = self.last_log_step = int(state["step"])
         truncate_metrics(self.run_dir / METRICS, self.step)
+
+
+class LineProgress:
+    """The progress bar's interface for a stream that is not a terminal: one line each time
+    the trainer logs (``set_postfix``), with the step, the time and the logged figures."""
+
+    def __init__(self, desc: str, total: int, initial: int = 0, stream=None):
+        self.desc, self.total, self.n = desc, total, initial
+        self.stream = stream or sys.stderr
+        self.start = time.perf_counter()
+
+    def update(self, k: int = 1) -> None:
+        self.n += k
+
+    def set_postfix(self, postfix: dict, refresh: bool = False) -> None:
+        figures = ", ".join(f"{k} {v}" for k, v in postfix.items())
+        self.write(f"{self.desc} step {self.n}/{self.total}, {time.perf_counter() - self.start:.0f} s"
+                   + (f": {figures}" if figures else ""))
+
+    def write(self, text: str) -> None:
+        print(text, file=self.stream, flush=True)
+
+    def close(self) -> None:
+        pass
 
 
 def truncate_metrics(path: Path, step: int) -> None:

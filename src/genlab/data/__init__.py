@@ -17,7 +17,7 @@ from pathlib import Path
 
 import torch
 
-from ..errors import ConfigError, DataError
+from ..errors import ConfigError, DataError, did_you_mean
 from . import toys
 from .dataset import Dataset, mixture_log_prob
 from .domains import PAIR_FORM, PAIRS, is_pair, load_pair
@@ -115,5 +115,5 @@ def _load(spec: str, n: int | None, seed: int) -> Dataset:
         return _subsample(load_kjv(), n, seed)
     if spec.partition(":")[0] in ("folder", "npz", "idx", "text") or Path(spec).exists():
         return _subsample(_user_data(spec), n, seed)
-    raise DataError(f"unknown dataset '{spec}': built-in names are {', '.join(DATASETS)}; "
+    raise DataError(f"unknown dataset '{spec}'{did_you_mean(spec, DATASETS)}: built-in names are {', '.join(DATASETS)}; "
                     f"user data is a folder or file path, or {', '.join(USER_DATA)}")

@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import math
 import os
+import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -247,6 +248,8 @@ def feature_network(train: Dataset, test: Dataset, *, seed: int = 0,
     net = _load(directory, expected)
     if net is not None:
         return net
+    print(f"genlab: training the feature network for {train.name} (once: it is cached in {directory})",
+          file=sys.stderr, flush=True)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)          # weight initialisation
         net = FeatureNet(config)
@@ -256,4 +259,6 @@ def feature_network(train: Dataset, test: Dataset, *, seed: int = 0,
     net.meta = {**expected, "dataset": train.name, "n_train": len(train), "n_test": len(test),
                 "test_accuracy": net.accuracy(test), "train_seconds": round(seconds, 2)}
     _save(net, directory)
+    print(f"genlab: feature network trained in {seconds:.0f} s, test accuracy {net.meta['test_accuracy']:.4f}",
+          file=sys.stderr, flush=True)
     return net

@@ -85,12 +85,13 @@ def mmd2_poly3(x: torch.Tensor, y: torch.Tensor) -> float:
     return float(xx + yy - 2 * k_xy.mean())
 
 
-def kid(f1, f2, subsets: int = 100, subset_size: int = 1000, seed: int = 0) -> tuple[float, float]:
+def kid(f1, f2, subsets: int = 100, subset_size: int = 1000, seed: int = 0) -> tuple[float, float | None]:
     """Kernel Inception Distance (Binkowski et al. 2018): mean and standard deviation over
     subsets of the unbiased MMD^2 with the cubic kernel (x.y/d + 1)^3.
 
     Each subset draws ``subset_size`` rows without replacement from each set (clipped to the
-    smaller set), from a generator seeded by ``seed``.
+    smaller set), from a generator seeded by ``seed``. When both sets are no larger than the
+    subset, every subset is the whole of both and the spread says nothing: it is ``None``.
     """
     f1, f2 = _as_features(f1, "first feature set"), _as_features(f2, "second feature set")
     m = min(subset_size, len(f1), len(f2))
@@ -99,8 +100,9 @@ def kid(f1, f2, subsets: int = 100, subset_size: int = 1000, seed: int = 0) -> t
         mmd2_poly3(f1[torch.randperm(len(f1), generator=g)[:m]], f2[torch.randperm(len(f2), generator=g)[:m]])
         for _ in range(subsets)
     ], dtype=torch.float64)
-    std = float(values.std()) if subsets > 1 else 0.0
-    return float(values.mean()), std
+    if m == len(f1) == len(f2) or subsets < 2:
+        return float(values.mean()), None
+    return float(values.mean()), float(values.std())
 
 
 # --- k-NN manifolds: precision / recall, density / coverage ---------------------------------

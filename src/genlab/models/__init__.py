@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..errors import CheckpointError, ConfigError
+from ..errors import CheckpointError, ConfigError, did_you_mean
 from .ae import AE, DAE
 from .base import Model
 from .cgan import CGAN
@@ -27,7 +27,8 @@ MODELS: dict[str, type[Model]] = {cls.name: cls for cls in (GMM, GAN, VAE, DCGAN
 
 def get(name: str) -> type[Model]:
     if name not in MODELS:
-        raise ConfigError(f"unknown model {name!r}; valid models: {', '.join(sorted(MODELS))}")
+        raise ConfigError(f"unknown model {name!r}{did_you_mean(name, MODELS)}; valid models: "
+                          f"{', '.join(sorted(MODELS))}")
     return MODELS[name]
 
 

@@ -65,6 +65,9 @@ class StyleGANConfig(AdversarialConfig):
         check(0 <= self.mixing_prob <= 1, f"mixing_prob must lie in [0, 1], got {self.mixing_prob}")
         check(self.pl_weight >= 0, f"pl_weight must be >= 0, got {self.pl_weight}")
         check(self.fit in ("none", "pad", "resize"), f"fit must be none, pad or resize, got {self.fit!r}")
+        check(not self.spectral_norm, "spectral_norm is not available for stylegan: its discriminator's "
+                                      "equalised-learning-rate layers are not ones the normaliser wraps; R1 "
+                                      "(r1, on by default) keeps it smooth")
 
 
 @dataclass

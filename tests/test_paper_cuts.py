@@ -1,0 +1,172 @@
+"""Defects and paper cuts a new user met, each pinned by a test that failed before its fix."""
+
+import math
+import os
+import stat
+
+import pytest
+import torch
+
+import genlab
+from genlab import runs
+from genlab.errors import ConfigError, TrainingDiverged
+from genlab.metrics.images import kid
+from genlab.models.vae import VAE
+from genlab.models.wgan import gradient_penalty
+from genlab.trainer import Trainer, TrainConfig
+from conftest import assert_one_line_error, assert_succeeded, run_cli, run_main, tiny
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+
+def test_spectral_norm_is_refused_for_stylegan_in_one_line():
+    """StyleGAN's discriminator is built of equalised-learning-rate layers, which the
+    normaliser does not wrap: the setting would do nothing, so it is refused."""
+    with pytest.raises(ConfigError, match="spectral_norm") as info:
+        genlab.create("stylegan", spectral_norm=True)
+    assert "\n" not in str(info.value)
+
+
+def test_a_nan_in_a_quantity_logged_every_few_steps_names_its_step(monkeypatch, ring8):
+    """stylegan logs r1 and path_length only every few steps: a NaN there is the diverged
+    training error, naming the step it happened at (it was a ZeroDivisionError)."""
+    original = VAE.loss
+
+    def loss(self, x, y=None, state=None):
+        out = original(self, x, y, state)
+        if state.step % 4 == 3:  # logged at steps 3, 7, 11, ...; NaN from step 7
+            out["sparse"] = torch.tensor(float("nan") if state.step >= 7 else 1.0)
+        return out
+
+    monkeypatch.setattr(VAE, "loss", loss)
+    model = genlab.create("vae", data=ring8, **tiny("vae"))
+    with pytest.raises(TrainingDiverged, match="step 7: sparse is nan"):
+        Trainer(model, ring8, TrainConfig(steps=20, batch_size=16, log_every=10, progress=False)).run()
+
+
+@pytest.fixture(scope="module")
+def stylegan_run(tmp_path_factory, digits):
+    out = tmp_path_factory.mktemp("sg") / "run"
+    settings = {"latent_dim": 4, "width": 4, "mapping_layers": 1, "steps": 2, "batch_size": 4, "progress": False}
+    return runs.start("stylegan", "digits", settings, out=out).run_dir
+
+
+@pytest.mark.parametrize("setting, words", [("foo=1", ["foo", "truncation"]), ("truncation=abc", ["truncation", "abc"]),
+                                            ("noise=loud", ["noise", "loud"])])
+def test_bad_sampling_settings_are_one_line(stylegan_run, setting, words, capsys, tmp_path):
+    result = run_main(capsys, "sample", stylegan_run, "--set", setting, "--out", tmp_path / "s.png")
+    assert_one_line_error(result, *words)
+
+
+def test_kid_standard_deviation_is_not_available_when_every_subset_is_the_whole_set():
+    g = torch.Generator().manual_seed(0)
+    a, b = torch.randn(50, 8, generator=g), torch.randn(50, 8, generator=g) + 0.5
+    mean, std = kid(a, b, subsets=10, subset_size=1000)
+    assert math.isfinite(mean) and std is None
+    mean, std = kid(a, b, subsets=10, subset_size=20)
+    assert std is not None and std > 0
+
+
+def test_the_protocol_records_the_device_the_model_samples_on(monkeypatch, ring8):
+    model = genlab.create("gmm", data=ring8, components=8, restarts=1)
+    genlab.train(model, ring8)
+    monkeypatch.setattr(type(model), "device", property(lambda self: torch.device("cpu", 0)))
+    result = genlab.evaluate(model, ring8, n=200, metrics=["wasserstein"])
+    assert result["protocol"]["sampler"]["device"] == "cpu:0"
+
+
+def test_the_gradient_penalty_is_taken_at_the_interpolates_over_whole_images():
+    """A non-linear critic f(x) = ||x||^2 / 2 on images: grad f(x_hat) = x_hat, so the penalty
+    is E (||x_hat|| - 1)^2 over each whole image. Taking the gradient at the real images, or
+    the norm over the last axis only, gives other values."""
+    g = torch.Generator().manual_seed(0)
+    real, fake = torch.rand(16, 1, 6, 6, generator=g), torch.rand(16, 1, 6, 6, generator=g) - 0.5
+    critic = lambda x: 0.5 * x.square().flatten(1).sum(1)  # noqa: E731
+    torch.manual_seed(3)
+    penalty = gradient_penalty(critic, real, fake)
+    torch.manual_seed(3)
+    eps = torch.rand(16, 1, 1, 1)
+    x_hat = eps * real + (1 - eps) * fake
+    expected = (x_hat.flatten(1).norm(dim=1) - 1).square().mean()
+    assert penalty.item() == pytest.approx(expected.item(), rel=1e-6)
+    at_real = (real.flatten(1).norm(dim=1) - 1).square().mean()
+    last_axis = (x_hat.norm(dim=-1) - 1).square().mean()
+    assert abs(expected - at_real) > 0.1 and abs(expected - last_axis) > 0.1
+
+
+def test_files_are_written_with_the_mode_the_umask_gives(tmp_path, ring8):
+    old = os.umask(0o022)
+    try:
+        model = genlab.create("gmm", data=ring8, components=2, restarts=1)
+        genlab.train(model, ring8)
+        model.save(tmp_path / "m")
+    finally:
+        os.umask(old)
+    for name in ("model.safetensors", "config.json"):
+        assert stat.S_IMODE(os.stat(tmp_path / "m" / name).st_mode) == 0o644, name
+
+
+@pytest.mark.parametrize("args, words", [
+    (["list", "vea"], ["vea", "did you mean", "vae"]),
+    (["train", "dcgna", "--data", "digits"], ["dcgna", "did you mean", "dcgan"]),
+    (["train", "gan", "--data", "rign8"], ["rign8", "did you mean", "ring8"]),
+])
+def test_close_names_are_suggested(args, words, capsys):
+    assert_one_line_error(run_main(capsys, *args), *words)
+
+
+def test_list_describes_a_dataset_and_version_is_printed(capsys):
+    result = run_main(capsys, "list", "ring8")
+    assert_succeeded(result)
+    assert "ring8" in result.stdout and "unit circle" in result.stdout
+    with pytest.raises(SystemExit) as info:
+        run_main(capsys, "--version")
+    assert info.value.code == 0
+    assert genlab.__version__ in capsys.readouterr().out
+
+
+def test_fid_is_accepted_for_the_frechet_distance(digits):
+    train, test = digits.split(0.2, seed=0)
+    result = genlab.evaluate(test.x[:60], train, test, n=60, metrics=["fid"])
+    assert "frechet_distance" in result["scores"] and result["protocol"]["metrics"] == ["features"]
+
+
+def test_text_samples_go_to_stdout_without_out(tmp_path, capsys):
+    text = tmp_path / "tale.txt"
+    text.write_text("The cat sat on the mat. The dog sat on the log.\n\nA cat and a dog met on the mat.\n" * 20)
+    run = runs.start("ngram", f"text:{text}", {"order": 2, "min_count": 1}, out=tmp_path / "run").run_dir
+    result = run_main(capsys, "sample", run, "-n", "3", "--seed", "1")
+    assert_succeeded(result)
+    lines = [line for line in result.stdout.splitlines() if line.strip()]
+    assert len(lines) == 3 and all(set(line.split()) <= set(text.read_text().split()) | {"<unk>"}
+                                   for line in lines), lines
+    result = run_main(capsys, "sample", run, "-n", "2", "--out", "-")
+    assert_succeeded(result)
+    assert len([line for line in result.stdout.splitlines() if line.strip()]) == 2
+
+
+def test_progress_in_a_log_is_a_line_per_log_step_and_no_progress_survives_resume(tmp_path):
+    """stderr captured here is not a terminal: no carriage returns, one line a log step."""
+    args = ["train", "gan", "--data", "ring8", "--steps", "30", "--set", "hidden=8", "--set", "layers=1",
+            "--set", "log_every=10", "--set", "batch_size=16", "--out", "run"]
+    result = run_cli(*args, cwd=tmp_path)
+    assert_succeeded(result)
+    assert "\r" not in result.stderr, result.stderr[:300]
+    lines = [line for line in result.stderr.splitlines() if line.startswith("gan step")]
+    assert [line.split()[2].rstrip(",:") for line in lines] == ["10/30", "20/30", "30/30"], result.stderr
+    assert "modes" in lines[-1]  # the logged figures come with the line
+    resumed = run_cli("train", "--resume", "run", "--steps", "50", "--no-progress", cwd=tmp_path)
+    assert_succeeded(resumed)
+    assert "step" not in resumed.stderr, resumed.stderr
+
+
+def test_training_the_feature_network_says_so_and_where_it_is_cached(digits, tmp_path, capsys):
+    from genlab.metrics.features import TrainSettings, feature_network
+
+    train, test = digits.split(0.2, seed=0)
+    quick = TrainSettings(min_steps=20, max_epochs=1)
+    feature_network(train, test, cache_dir=tmp_path, settings=quick)
+    said = capsys.readouterr().err
+    assert "training the feature network" in said and str(tmp_path) in said and "test accuracy" in said
+    feature_network(train, test, cache_dir=tmp_path, settings=quick)  # cached: nothing to say
+    assert capsys.readouterr().err == ""
