@@ -170,3 +170,55 @@ def test_training_the_feature_network_says_so_and_where_it_is_cached(digits, tmp
     assert "training the feature network" in said and str(tmp_path) in said and "test accuracy" in said
     feature_network(train, test, cache_dir=tmp_path, settings=quick)  # cached: nothing to say
     assert capsys.readouterr().err == ""
+
+
+def test_the_python_api_takes_tensors_arrays_and_pairs_as_scikit_learn_does():
+    import numpy as np
+
+    g = torch.Generator().manual_seed(0)
+    centres = torch.tensor([[-4.0, 0.0], [4.0, 0.0], [0.0, 4.0]])
+    y = torch.randint(0, 3, (600,), generator=g)
+    x = centres[y] + 0.3 * torch.randn(600, 2, generator=g)
+    model = genlab.create("gmm", data=x, components=3, restarts=1)
+    genlab.train(model, x.numpy())                                   # an array works as well as a tensor
+    responsibilities = model.predict_proba(x)
+    assert torch.allclose(responsibilities.sum(1), torch.ones(600, dtype=responsibilities.dtype))
+    predicted = model.predict(x)
+    assert torch.equal(predicted, responsibilities.argmax(1))
+    purity = sum(int(torch.bincount(y[predicted == k], minlength=3).max()) for k in range(3)) / 600
+    assert purity > 0.99, purity
+    assert model.score(x) == pytest.approx(float(model.log_prob(x).mean()))
+    vae = genlab.create("cvae", data=(x, y), hidden=16, layers=1)    # (x, y): labels for a conditional model
+    assert vae.config.num_classes == 3
+    genlab.train(vae, (x, y), steps=3, batch_size=32, progress=False)
+    with pytest.raises(genlab.GenlabError, match="genlab.Dataset, a tensor or array"):
+        genlab.train(vae, "ring8")
+    with pytest.raises(genlab.GenlabError, match="NaN"):
+        genlab.create("gan", data=np.array([[0.0, float("nan")]] * 4))
+
+
+def test_an_npz_of_zeros_and_ones_is_binary(tmp_path):
+    import numpy as np
+
+    x = (np.random.default_rng(0).random((20, 8, 8)) > 0.5).astype(np.float32)
+    np.savez(tmp_path / "bits.npz", x=x)
+    data = genlab.load_dataset(str(tmp_path / "bits.npz"))
+    assert data.kind == "image" and data.n_bins == 2
+
+
+def test_list_describes_every_setting_and_each_model_in_its_own_words(capsys):
+    from genlab.cli import summary
+    from genlab.config import notes
+    from genlab.models import MODELS
+    from genlab.trainer import TrainConfig
+
+    for name, cls in MODELS.items():
+        blank = [key for key, note in notes(cls.Config).items() if not note]
+        assert not blank, (name, blank)
+    assert all(notes(TrainConfig).values())
+    summaries = [summary(cls) for cls in MODELS.values()]
+    assert len(set(summaries)) == len(summaries), summaries
+    result = run_main(capsys, "list", "dcgan")
+    assert_succeeded(result)
+    for words in ("batch_size", "steps", "device", "seed", "learning rate", "mnist5k"):
+        assert words in result.stdout, words

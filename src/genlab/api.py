@@ -41,6 +41,32 @@ def check_kind(cls: type[Model], data) -> None:
         raise DataError(f"{cls.name} models {takes}; {data.name} holds {KIND_WORDS[data.kind]}")
 
 
+def as_dataset(data):
+    """A ``genlab.Dataset`` as it is; a tensor or array of examples, or ``(x, y)`` with class
+    labels, as scikit-learn takes them (points (N, d); images (N, H, W) or (N, C, H, W) in
+    [0, 1] or 0..255), checked as an ``.npz`` file's arrays are."""
+    import numpy as np
+    import torch
+
+    from .data import Dataset
+    from .data.userdata import from_arrays
+    from .errors import DataError
+
+    if isinstance(data, Dataset):
+        return data
+    x, y = data if isinstance(data, tuple) and len(data) == 2 else (data, None)
+
+    def array(a, what: str):
+        if isinstance(a, torch.Tensor):
+            return a.detach().cpu().numpy()
+        if isinstance(a, (np.ndarray, list)):
+            return np.asarray(a)
+        raise DataError(f"genlab takes a genlab.Dataset, a tensor or array of examples, or (x, y); "
+                        f"got {what} of type {type(a).__name__}")
+
+    return from_arrays(array(x, "x"), None if y is None else array(y, "y"), "array", "the array given")
+
+
 def create(name: str, data=None, **settings) -> Model:
     """Build a registered model from keyword settings; ``data`` fills in its shape. Settings
     that are ``nn.Module`` s replace the model's own networks (``Model.networks`` names them;
@@ -54,6 +80,7 @@ def create(name: str, data=None, **settings) -> Model:
     from .models.networks import check_networks
 
     cls = get(name)
+    data = None if data is None else as_dataset(data)
     networks = {k: v for k, v in settings.items() if isinstance(v, nn.Module)}
     config = {k: v for k, v in settings.items() if k not in networks}
     values = {**(data_config(cls, data) if data is not None else {}), **config}
@@ -81,6 +108,7 @@ def train(model: Model, data, **settings) -> Model:
     through the trainer with ``settings`` from ``TrainConfig`` (steps, batch_size, seed...)."""
     from .trainer import TrainConfig, Trainer
 
+    data = as_dataset(data)
     config = from_dict(TrainConfig, settings, what="training")
     if model.fitted:
         return fit(model, data, config.seed)

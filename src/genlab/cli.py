@@ -30,16 +30,20 @@ def cmd_list(args) -> int:
                               f"{did_you_mean(args.model, [*MODELS, *DATASETS])}; models: "
                               f"{', '.join(sorted(MODELS))}; `genlab list` shows the datasets")
         cls = get(args.model)
-        print(f"{cls.name}: {first_line(sys.modules[cls.__module__].__doc__)}")
+        print(f"{cls.name}: {summary(cls)}")
         from .trainer import TrainConfig
 
-        rows = {"settings (--set key=value):": describe(cls.Config),
-                "training settings (--set key=value; also --steps, --seed):": describe(TrainConfig)}
-        width = max(len(name) for table in rows.values() for name, _, _ in table)
-        for title, table in rows.items():
+        from .config import notes
+
+        rows = {"settings (--set key=value):": (describe(cls.Config), notes(cls.Config)),
+                "training settings (--set key=value; also --steps, --seed):": (describe(TrainConfig),
+                                                                               notes(TrainConfig))}
+        width = max(len(name) for table, _ in rows.values() for name, _, _ in table)
+        kinds = max(len(tp) for table, _ in rows.values() for _, tp, _ in table)
+        for title, (table, said) in rows.items():
             print(title)
             for name, tp, default in table:
-                print(f"  {name:<{width}} {tp:<28} default {default}")
+                print(f"  {name:<{width}} {tp:<{kinds}} {default:<12} {said[name]}".rstrip())
         if cls.presets:
             print("presets: `genlab train MODEL --data NAME` starts from these, its benchmark's settings:")
             for data, values in cls.presets.items():
@@ -47,7 +51,7 @@ def cmd_list(args) -> int:
         return 0
     print("models:")
     for name, cls in sorted(MODELS.items()):
-        print(f"  {name:<10} {first_line(sys.modules[cls.__module__].__doc__)}")
+        print(f"  {name:<10} {summary(cls)}")
     print("datasets (pairs of domains, for cyclegan and dann, after the single datasets):")
     width = max(map(len, DATASETS))
     for name, text in DATASETS.items():
@@ -57,6 +61,11 @@ def cmd_list(args) -> int:
     for form, text in PAIR_FORM.items():
         print(f"  {form}  {text}: ,size=S resizes, ,channels=C converts grey and colour")
     return 0
+
+
+def summary(cls) -> str:
+    """A model's one-line description: its class docstring's first line, else its module's."""
+    return first_line(vars(cls).get("__doc__") or sys.modules[cls.__module__].__doc__)
 
 
 def first_line(doc: str | None) -> str:

@@ -183,6 +183,54 @@ def describe(cls) -> list[tuple[str, str, str]]:
     return rows
 
 
+# What the common settings mean, where a config's own comment does not say
+NOTES = {
+    "data_shape": "shape of one example (set from the data)",
+    "n_bins": "intensity levels of the images (set from the data; 0 = continuous)",
+    "num_classes": "classes of the labels (set from the data)",
+    "latent_dim": "size of the latent code z",
+    "hidden": "width of the MLP layers",
+    "layers": "hidden layers of the MLPs",
+    "width": "base channels of the convolutional networks",
+    "lr": "learning rate",
+    "beta1": "Adam's beta1",
+    "beta2": "Adam's beta2",
+    "backbone": "mlp or convolutional networks",
+    "loss": "the generator's loss",
+    "d_steps": "discriminator steps per generator step",
+    "n_critic": "critic steps per generator step",
+    "steps": "training steps (iterations of every phase)",
+    "batch_size": "examples per batch (of each domain, for two-domain data)",
+    "seed": "seed of the initial weights, the batches and the training noise",
+    "log_every": "steps between lines of metrics.jsonl",
+    "sample_every": "steps between sample pictures in samples/",
+    "checkpoint_every": "steps between checkpoints (resume points)",
+    "device": "cpu, cuda, cuda:N or auto",
+    "progress": "show a progress bar (a line per log step when not in a terminal)",
+}
+
+
+def notes(cls) -> dict[str, str]:
+    """A one-line description of every field of a config class that has one: the comment on
+    the field's line in its class (or a base's), else the common meaning in ``NOTES``."""
+    import inspect
+
+    out: dict[str, str] = {}
+    for klass in reversed(cls.__mro__):
+        if not dataclasses.is_dataclass(klass) or klass is Settings:
+            continue
+        try:
+            lines = inspect.getsource(klass).splitlines()
+        except (OSError, TypeError):
+            continue
+        for line in lines:
+            match = re.match(r"\s+(\w+): [^=]+=.*?#\s*(.+)$", line)
+            if match:
+                out[match.group(1)] = match.group(2).strip()
+    fields = [f.name for f in dataclasses.fields(cls)]
+    return {name: out.get(name) or NOTES.get(name, "") for name in fields}
+
+
 def _type_name(tp: Any) -> str:
     if get_origin(tp) is Literal:
         return " | ".join(str(a) for a in get_args(tp))

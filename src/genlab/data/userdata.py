@@ -135,6 +135,8 @@ def _npz_images(x: np.ndarray, path: Path) -> tuple[np.ndarray, int | None, str]
         return x.astype(np.float32) / 255, 256, "8-bit levels /255"
     if x.min() < 0 or x.max() > 1:
         raise DataError(f"float images must be in [0, 1], found {x.min():.4g}..{x.max():.4g}: {path}")
+    if np.all((x == 0) | (x == 1)):
+        return x.astype(np.float32), 2, "binary images (every value 0 or 1)"
     # Floats that are exactly level/255 keep their likelihood meaning (n_bins 256).
     on_grid = np.allclose(x * 255, np.rint(x * 255), rtol=0, atol=1e-4)
     return x.astype(np.float32), (256 if on_grid else None), "float images in [0, 1]"
@@ -159,6 +161,12 @@ def load_npz(path: str | Path, name: str | None = None) -> Dataset:
     path = Path(path)
     _require(path, "npz file")
     x, y = _npz_arrays(path)
+    return from_arrays(x, y, name or str(path), f"npz {path}")
+
+
+def from_arrays(x: np.ndarray, y: np.ndarray | None, name: str, path) -> Dataset:
+    """A dataset from arrays, checked as an ``.npz`` file's are; ``path`` names their source
+    in messages (a file, or the arrays given to the Python API)."""
     if x.dtype.kind not in "biuf":
         raise DataError(f"x must be numeric, got dtype {x.dtype}: {path}")
     if x.size == 0:
@@ -169,13 +177,12 @@ def load_npz(path: str | Path, name: str | None = None) -> Dataset:
         raise DataError(f"x contains NaN or inf: {path}")
     labels, label_note = _npz_labels(y, len(x), path) if y is not None else (None, "")
     if x.ndim == 2:
-        data = Dataset(name=name or str(path), x=torch.from_numpy(x.astype(np.float32)),
-                       kind="points", source=f"npz {path}: {x.shape[0]} points in {x.shape[1]}-D"
-                                                f"{label_note}")
+        data = Dataset(name=name, x=torch.from_numpy(x.astype(np.float32)),
+                       kind="points", source=f"{path}: {x.shape[0]} points in {x.shape[1]}-D{label_note}")
     else:
         images, n_bins, note = _npz_images(x, path)
-        data = Dataset(name=name or str(path), x=torch.from_numpy(images), kind="image",
-                       n_bins=n_bins, source=f"npz {path}: {len(images)} images "
+        data = Dataset(name=name, x=torch.from_numpy(images), kind="image",
+                       n_bins=n_bins, source=f"{path}: {len(images)} images "
                                              f"{'x'.join(map(str, images.shape[1:]))}, {note}{label_note}")
     if labels is not None:
         data.y = torch.from_numpy(labels)

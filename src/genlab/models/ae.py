@@ -32,6 +32,8 @@ class AEConfig(BackboneConfig):
 
 
 class AE(Autoencoding):
+    """Autoencoder: a code z = f(x) and a reconstruction g(z); a poor sampler from N(0, I)."""
+
     name = "ae"
     Config = AEConfig
     presets = {"mnist5k": dict(backbone="conv", width=32, latent_dim=16, batch_size=64, steps=3_000)}
@@ -82,7 +84,7 @@ class AE(Autoencoding):
 
 @dataclass
 class DAEConfig(AEConfig):
-    corruption: Literal["gaussian", "masking"] = "gaussian"
+    corruption: Literal["gaussian", "masking"] = "gaussian"  # additive Gaussian noise or zeroed inputs
     noise: float = 0.5  # gaussian: the noise's standard deviation; masking: the fraction of inputs zeroed
 
     def __post_init__(self):
@@ -94,6 +96,8 @@ class DAEConfig(AEConfig):
 
 
 class DAE(AE):
+    """Denoising autoencoder: reconstructs x from a copy corrupted by Gaussian or masking noise."""
+
     name = "dae"
     Config = DAEConfig
     presets = AE.presets  # benchmarks/autoencoders.py: the same backbone for every sampler

@@ -32,7 +32,7 @@ class PixelConfig(Settings):
     num_classes: int = 0                 # classes of the data; kept only when conditional, else 0
     conditional: bool = False            # condition every layer on the class label
     layers: int = 6
-    channels: int = 32
+    channels: int = 32                   # feature maps of every layer
     kernel_size: int = 7                 # the first (mask-A) layer's k x k kernel; pixelcnn's later ones are 3x3
     lr: float = 1e-3
 

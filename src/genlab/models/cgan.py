@@ -37,7 +37,7 @@ class CGANConfig(AdversarialConfig):
     latent_dim: int = 32
     embed_dim: int = 16  # size of the class embedding fed to G (and to D with concat)
     backbone: Literal["mlp", "conv"] = "mlp"
-    discriminator: Literal["concat", "projection"] = "concat"
+    discriminator: Literal["concat", "projection"] = "concat"  # how D sees the label
     hidden: int = 256  # mlp backbone: width and number of hidden layers
     layers: int = 2
     width: int = 32  # conv backbone: base channels

@@ -38,7 +38,7 @@ class CycleGANConfig(AdamSettings):
     d_width: int = 32  # discriminators' first-layer channels (the paper's 64)
     res_blocks: int = 4  # residual blocks in each generator (the paper: 6 at 128x128, 9 at 256x256)
     loss: Literal["lsgan", "nonsaturating"] = "lsgan"
-    cycle_weight: float = 10.0
+    cycle_weight: float = 10.0  # lambda of the cycle-consistency loss
     identity_weight: float = 0.0  # the paper uses 0.5 x cycle_weight for paintings <-> photos
     pool_size: int = 50  # 0 turns the image pool off
 

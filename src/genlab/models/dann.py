@@ -73,10 +73,10 @@ class DANNConfig:
     hidden: int = 64  # hidden width of the classifiers (and of the points' feature extractor)
     layers: int = 2  # points: hidden layers of the feature extractor
     width: int = 32  # images: channels of the first convolution (the second has twice as many)
-    feature_dim: int = 64
+    feature_dim: int = 64  # size of the features both classifiers see
     domain_weight: float = 1.0  # final lambda of the reversed gradient; 0 = source-only baseline
     schedule_steps: int = 0  # 0: lambda and the lr follow the run's progress; else p = step / schedule_steps
-    gamma: float = 10.0
+    gamma: float = 10.0  # steepness of lambda's rise, 2 / (1 + exp(-gamma p)) - 1
     lr: float = 1e-3
 
     def __post_init__(self):

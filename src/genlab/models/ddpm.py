@@ -79,7 +79,7 @@ class DDPMSampling(Settings):
     """How samples are drawn; the config holds the defaults, ``sample(**settings)`` and
     ``genlab sample --set`` override them for one call."""
 
-    sampler: Literal["ddim", "ddpm"] = "ddim"
+    sampler: Literal["ddim", "ddpm"] = "ddim"  # DDIM (Song et al. 2021) or ancestral DDPM
     sampling_steps: int = 50              # ddim: evenly spaced steps out of T
     eta: float = 0.0                      # ddim: 0 = deterministic, 1 = ancestral noise
     guidance: float = 0.0                 # w of classifier-free guidance (conditional only)
@@ -99,8 +99,8 @@ class DDPMConfig(DDPMSampling):
     conditional: bool = False             # class-conditional, with classifier-free guidance
     label_dropout: float = 0.1            # probability of training on the null class instead
     timesteps: int = 1000                 # T
-    schedule: Literal["linear", "cosine"] = "linear"
-    prediction: Literal["eps", "x0", "v"] = "eps"
+    schedule: Literal["linear", "cosine"] = "linear"  # the betas: Ho et al. or Nichol & Dhariwal
+    prediction: Literal["eps", "x0", "v"] = "eps"  # what the network predicts
     width: int = 32                       # U-Net base channels
     levels: tuple[int, ...] = (1, 2, 2)   # U-Net channel multipliers, one per resolution
     blocks: int = 1                       # U-Net residual blocks per level (down)

@@ -40,13 +40,13 @@ F64 = torch.float64
 @dataclass
 class GMMConfig:
     data_shape: tuple[int, ...] = (2,)  # one example; flattened to D = prod(data_shape)
-    components: int = 8
-    covariance: Literal["full", "diag"] = "full"
+    components: int = 8  # K
+    covariance: Literal["full", "diag"] = "full"  # each component's covariance matrix
     restarts: int = 3  # EM runs from different seeds; the best log-likelihood wins
     max_iter: int = 200  # EM iterations per restart
     tol: float = 1e-3  # stop when the mean log-likelihood per sample changes less than this
     reg_covar: float = 1e-6  # added to covariance diagonals so no component becomes singular
-    init: Literal["kmeans++", "random"] = "kmeans++"
+    init: Literal["kmeans++", "random"] = "kmeans++"  # how EM's responsibilities start
     n_bins: int = 0  # intensity levels of image data (filled from data); 0 = continuous points
 
     def __post_init__(self):
@@ -305,6 +305,19 @@ class GMM(Model):
         """Exact log density of the mixture (eq. 9.7) in nats, one value per example: (N,)."""
         self._check_fitted()
         return torch.logsumexp(log_joint(self._matrix(x), self.params(), self.config.covariance), dim=1)
+
+    def predict_proba(self, x: torch.Tensor) -> torch.Tensor:
+        """Responsibilities p(component k | x): (N, K), each row summing to 1 (eq. 9.23)."""
+        self._check_fitted()
+        return torch.softmax(log_joint(self._matrix(x), self.params(), self.config.covariance), dim=1)
+
+    def predict(self, x: torch.Tensor) -> torch.Tensor:
+        """The most responsible component of each example: (N,) long, as scikit-learn's."""
+        return self.predict_proba(x).argmax(1)
+
+    def score(self, x: torch.Tensor) -> float:
+        """Mean log-likelihood per example in nats, as scikit-learn's ``score``."""
+        return float(self.log_prob(x).mean())
 
     def num_parameters(self) -> int:
         """Free parameters: K-1 weights, K*D means, and K*D(D+1)/2 (full) or K*D (diag) covariances."""

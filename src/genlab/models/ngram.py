@@ -64,7 +64,7 @@ class NGramSampling(Settings):
     ``genlab sample --set`` override them for one call."""
 
     max_tokens: int = 40  # tokens generated per sample, sentence ends included
-    temperature: float = 1.0
+    temperature: float = 1.0  # < 1 sharpens the next-token distribution, > 1 flattens it
     top_k: int = 0  # 0 = no top-k truncation
     top_p: float = 1.0  # nucleus mass kept, in (0, 1]
     repetition_penalty: float = 1.0  # theta; 1 = none, > 1 discourages tokens already in the text
@@ -85,14 +85,14 @@ class NGramSampling(Settings):
 class NGramConfig(NGramSampling):
     data_shape: tuple[int, ...] = ()  # text has no fixed shape; any other shape is refused
     order: int = 3  # n: a token depends on the n-1 before it
-    level: Literal["word", "char"] = "word"
-    smoothing: Literal["kneser-ney", "add-k"] = "kneser-ney"
+    level: Literal["word", "char"] = "word"  # tokens are words or characters
+    smoothing: Literal["kneser-ney", "add-k"] = "kneser-ney"  # interpolated modified KN, or add-k
     discount: float = 0.0  # kneser-ney: 0 = modified KN discounts from the data; else one fixed D in (0, 1)
     k: float = 0.01  # add-k pseudo-count
     min_count: int = 2  # rarer training tokens become <unk>
-    lowercase: bool = False
+    lowercase: bool = False  # fold case before counting
     # learned by fit(); kept in the config so that config.json rebuilds the model
-    vocab: tuple[str, ...] = ()
+    vocab: tuple[str, ...] = ()  # the tokens kept by fit (filled by fit)
     table_sizes: tuple[int, ...] = ()  # distinct m-grams of each order m = 1..n
 
     def __post_init__(self):

@@ -39,8 +39,8 @@ PARAMS = {"gaussian": 2, "bernoulli": 1, "discretized": 2}  # decoder outputs pe
 @dataclass
 class VAEConfig(BackboneConfig):
     n_bins: int = 0                     # intensity levels of quantised images; 0 = continuous data
-    likelihood: Literal["gaussian", "bernoulli", "discretized"] = "gaussian"
-    beta: float = 1.0
+    likelihood: Literal["gaussian", "bernoulli", "discretized"] = "gaussian"  # p(x|z), see above
+    beta: float = 1.0                   # weight of the KL term; 1 = the true ELBO
     kl_warmup: int = 0                  # steps over which the KL weight rises from 0 to beta; 0 = off
 
     def __post_init__(self):

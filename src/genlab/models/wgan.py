@@ -32,7 +32,7 @@ class WGANConfig(MLPNetworks, CriticConfig):
     """The MLP networks and the critic's game, RMSprop at lr 5e-5 as in the paper (momentum-
     based optimisers were unstable), with weights clipped to [-clip, clip]."""
 
-    clip: float = 0.01
+    clip: float = 0.01  # critic weights are clipped to [-clip, clip]
 
     def __post_init__(self):
         super().__post_init__()
@@ -74,6 +74,8 @@ def gradient_penalty(critic, real: torch.Tensor, fake: torch.Tensor) -> torch.Te
 
 
 class WGAN(GAN):
+    """Wasserstein GAN: an MLP critic kept Lipschitz by weight clipping, RMSprop."""
+
     name = "wgan"
     Config = WGANConfig
     presets = {toy: dict(hidden=128, layers=3, latent_dim=2, lr=5e-5, batch_size=256, steps=16_000)
@@ -106,6 +108,8 @@ class WGAN(GAN):
 
 
 class WGANGP(WGAN):
+    """Wasserstein GAN with a gradient penalty on interpolates instead of clipping, Adam."""
+
     name = "wgan-gp"
     Config = WGANGPConfig
     # benchmarks/modes.py: lambda 0.1 and betas (0.5, 0.9) of Gulrajani et al.'s 2-D toy code
