@@ -1,5 +1,6 @@
 """Defects and paper cuts a new user met, each pinned by a test that failed before its fix."""
 
+import json
 import math
 import os
 import stat
@@ -222,3 +223,24 @@ def test_list_describes_every_setting_and_each_model_in_its_own_words(capsys):
     assert_succeeded(result)
     for words in ("batch_size", "steps", "device", "seed", "learning rate", "mnist5k"):
         assert words in result.stdout, words
+
+
+def test_a_config_file_sets_a_run_and_every_run_writes_one_that_repeats_it(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "gan.yaml").write_text("model: gan\ndata: ring8\nhidden: 8\nlayers: 1\nlr: 1e-3\nsteps: 30\n"
+                                       "batch_size: 16\nlog_every: 10\n")
+    first = run_main(capsys, "train", "--config", "gan.yaml", "--set", "hidden=12", "--out", "a", "--no-progress")
+    assert_succeeded(first)
+    record = json.loads((tmp_path / "a" / "run.json").read_text())
+    assert record["model_config"]["hidden"] == 12 and record["model_config"]["lr"] == 1e-3  # --set over the file
+    assert record["train"]["steps"] == 30
+    again = run_main(capsys, "train", "--config", "a/settings.yaml", "--out", "b", "--no-progress")
+    assert_succeeded(again)
+    a, b = (genlab.load(tmp_path / name) for name in ("a", "b"))
+    assert all(torch.equal(a.state_dict()[k], v) for k, v in b.state_dict().items())  # the same run, bit for bit
+    assert json.loads((tmp_path / "b" / "run.json").read_text())["model_config"] == record["model_config"]
+    (tmp_path / "bad.yaml").write_text("model: gan\ndata: ring8\nhiden: 8\n")
+    assert_one_line_error(run_main(capsys, "train", "--config", "bad.yaml"), "hiden")
+    (tmp_path / "broken.yaml").write_text("model: [gan\n")
+    assert_one_line_error(run_main(capsys, "train", "--config", "broken.yaml"), "broken.yaml", "yaml")
+    assert_one_line_error(run_main(capsys, "train", "vae", "--config", "gan.yaml"), "vae", "gan")

@@ -80,22 +80,29 @@ def cmd_train(args) -> int:
 
     if args.resume:
         given = {"MODEL": args.model, "--data": args.data, "--set": args.set, "--seed": args.seed is not None,
-                 "--out": args.out, "--dry-run": args.dry_run}
+                 "--out": args.out, "--dry-run": args.dry_run, "--config": args.config}
         extra = [flag for flag, value in given.items() if value]
         if extra:
             raise_usage(f"--resume continues a run with the settings in its run.json; only --steps may change, "
                         f"not {extra[0]}")
         result = runs.resume(args.resume, steps=args.steps, progress=not args.no_progress)
     else:
-        if not args.model or not args.data:
-            raise_usage("train needs MODEL and --data NAME (or --resume RUN_DIR)")
-        settings = parse_sets(args.set)
+        from .config import read_settings_file
+
+        model, data, settings = (read_settings_file(args.config) if args.config else (None, None, {}))
+        for flag, given, in_file in (("MODEL", args.model, model), ("--data", args.data, data)):
+            if given and in_file and given != in_file:
+                raise_usage(f"{flag} {given} differs from the {in_file} of {args.config}")
+        model, data = args.model or model, args.data or data
+        if not model or not data:
+            raise_usage("train needs MODEL and --data NAME (or --config FILE, or --resume RUN_DIR)")
+        settings.update(parse_sets(args.set))  # --set over the file
         for key in ("steps", "seed"):
             if getattr(args, key) is not None:
                 settings[key] = getattr(args, key)
         if args.no_progress:
             settings["progress"] = False
-        result = runs.start(args.model, args.data, settings, out=args.out, dry_run=args.dry_run)
+        result = runs.start(model, data, settings, out=args.out, dry_run=args.dry_run)
         if args.dry_run:
             print(json.dumps(result, indent=2))
             return 0
@@ -259,6 +266,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", metavar="DIR", help="run directory (default runs/MODEL-DATA-TIME)")
     p.add_argument("--dry-run", action="store_true", help="print the resolved settings and stop")
     p.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run from its checkpoint")
+    p.add_argument("--config", metavar="FILE.yaml",
+                   help="settings from a YAML file: model, data and the keys of --set (which override it); "
+                        "every run writes its own as settings.yaml, so --config RUN/settings.yaml repeats a run")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_train)
 

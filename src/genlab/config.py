@@ -116,6 +116,46 @@ def parse_sets(items: list[str]) -> dict[str, Any]:
     return out
 
 
+def read_settings_file(path) -> tuple[str | None, str | None, dict[str, Any]]:
+    """(model, data, settings) from a YAML file of ``model:``, ``data:`` and ``--set`` keys,
+    as every run writes them to ``settings.yaml``."""
+    from pathlib import Path
+
+    import yaml
+
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"settings file not found: {path}")
+    try:
+        values = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as err:
+        raise ConfigError(f"{path} is not valid YAML: {str(err).splitlines()[0]}") from None
+    if values is None:
+        values = {}
+    if not isinstance(values, dict) or not all(isinstance(k, str) for k in values):
+        raise ConfigError(f"{path} must hold key: value lines (model, data and settings)")
+    model, data = values.pop("model", None), values.pop("data", None)
+    for key, value in (("model", model), ("data", data)):
+        if value is not None and not isinstance(value, str):
+            raise ConfigError(f"{key} in {path} should be a name, got {value!r}")
+    # YAML 1.1 reads 1e-3 as a string; read numbers as --set does
+    settings = {k: float(v) if isinstance(v, str) and NUMBER.fullmatch(v.strip()) else v for k, v in values.items()}
+    return model, data, settings
+
+
+def write_settings_file(path, model: str, data: str, settings: dict[str, Any]) -> None:
+    """The resolved settings of a run, in the format :func:`read_settings_file` reads."""
+    from pathlib import Path
+
+    import yaml
+
+    from .io import atomic_write
+
+    plain = {k: list(v) if isinstance(v, tuple) else v for k, v in settings.items()}
+    text = yaml.safe_dump({"model": model, "data": data, **plain}, sort_keys=False)
+    atomic_write(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+
+
 def check(condition: bool, message: str) -> None:
     """Raise :class:`ConfigError` with ``message`` unless ``condition`` holds."""
     if not condition:

@@ -2,6 +2,7 @@
 
     runs/gan-ring8-20261122-101500/
         run.json            how the run was made (model, data, split, settings) and its status
+        settings.yaml       every setting, for `genlab train --config settings.yaml` to repeat it
         config.json         the model's config       } written when training ends;
         model.safetensors   the model's weights      } together they are `genlab.load`-able
         checkpoint.pt       resume state (weights, optimisers, step, RNG states)
@@ -21,11 +22,12 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .config import from_dict, to_dict
+from .config import from_dict, to_dict, write_settings_file
 from .errors import CheckpointError, ConfigError, GenlabError
 from .io import read_json, write_json
 
 RUN = "run.json"
+SETTINGS = "settings.yaml"
 TEST_FRACTION = 0.2
 SPLIT_SEED = 0
 MODE_SAMPLES = 2_500  # docs/EVALUATION.md's protocol
@@ -152,7 +154,19 @@ def start(model_name: str, data_spec: str, settings: dict, *, out: str | Path | 
         raise ConfigError(f"output directory {run_dir} is not empty; use --resume {run_dir} to continue it")
     run_dir.mkdir(parents=True, exist_ok=True)
     write_json(run_dir / RUN, record)
+    write_settings_file(run_dir / SETTINGS, model_name, data_spec, resolved_settings(record))
     return execute(model, train_config, train_data, test_data, run_dir, record, resume=False)
+
+
+def resolved_settings(record: dict) -> dict:
+    """Every setting of a run as ``--set`` keys: the model's (less those the data set), the
+    trainer's and the data's, so that ``genlab train --config settings.yaml`` repeats it."""
+    from .models import get
+
+    learned = get(record["model"]).learned_config
+    model = {k: v for k, v in record["model_config"].items() if k not in DATA_KEYS and k not in learned}
+    data = {k: record["data"][k] for k in DATA_SETTINGS if record["data"].get(k) is not None}
+    return {**model, **record["train"], **data}
 
 
 def resume(run_dir: str | Path, steps: int | None = None, progress: bool = True) -> RunResult:

@@ -76,6 +76,7 @@ class Model(nn.Module):
     # trainer's state): state-dict keys dropped and config keys ignored when loading
     retired_state: ClassVar[tuple[str, ...]] = ()
     retired_config: ClassVar[tuple[str, ...]] = ()
+    learned_config: ClassVar[tuple[str, ...]] = ()  # config fields fit() fills in: not settings
     # per built-in dataset, the settings (model, training and data) its benchmark trained with,
     # which ``genlab train MODEL --data NAME`` starts from; --set and --steps still override
     presets: ClassVar[dict[str, dict[str, Any]]] = {}

@@ -202,6 +202,7 @@ class NGram(Model):
     fitted = True
     likelihood = True
     Sampling = NGramSampling
+    learned_config = ("vocab", "table_sizes")
 
     def __init__(self, config: NGramConfig):
         super().__init__(config)
