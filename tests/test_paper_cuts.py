@@ -244,3 +244,11 @@ def test_a_config_file_sets_a_run_and_every_run_writes_one_that_repeats_it(tmp_p
     (tmp_path / "broken.yaml").write_text("model: [gan\n")
     assert_one_line_error(run_main(capsys, "train", "--config", "broken.yaml"), "broken.yaml", "yaml")
     assert_one_line_error(run_main(capsys, "train", "vae", "--config", "gan.yaml"), "vae", "gan")
+
+
+@pytest.mark.parametrize("name", ["ddpm", "pixelcnn"])
+def test_a_class_count_is_refused_not_dropped_by_an_unconditional_model(name, digits):
+    with pytest.raises(ConfigError, match=f"num_classes=5 is for a conditional {name}"):
+        genlab.create(name, num_classes=5)
+    assert genlab.create(name, data=digits).config.num_classes == 0          # unconditional: no classes taken
+    assert genlab.create(name, data=digits, conditional=True).config.num_classes == 10

@@ -8,13 +8,16 @@ from .config import from_dict
 from .models import Model, get
 
 
-def data_config(cls: type[Model], data) -> dict:
-    """Config values a model takes from its data: shape, intensity levels, classes."""
+def data_config(cls: type[Model], data, settings: dict | None = None) -> dict:
+    """Config values a model takes from its data: shape, intensity levels, classes (for a
+    model that is conditional by a setting, only when ``settings`` switch it on)."""
     check_domains(cls, data)
     check_kind(cls, data)
-    names = {f.name for f in dataclasses.fields(cls.Config)}
+    fields = {f.name: f for f in dataclasses.fields(cls.Config)}
     values = {"data_shape": tuple(data.shape), "n_bins": data.n_bins or 0, "num_classes": data.num_classes}
-    return {k: v for k, v in values.items() if k in names}
+    if "conditional" in fields and not (settings or {}).get("conditional", fields["conditional"].default):
+        del values["num_classes"]
+    return {k: v for k, v in values.items() if k in fields}
 
 
 def check_domains(cls: type[Model], data) -> None:
@@ -83,7 +86,7 @@ def create(name: str, data=None, **settings) -> Model:
     data = None if data is None else as_dataset(data)
     networks = {k: v for k, v in settings.items() if isinstance(v, nn.Module)}
     config = {k: v for k, v in settings.items() if k not in networks}
-    values = {**(data_config(cls, data) if data is not None else {}), **config}
+    values = {**(data_config(cls, data, config) if data is not None else {}), **config}
     model = cls(from_dict(cls.Config, values, what=f"{name} config"), **networks)
     check_networks(model)
     return model

@@ -20,17 +20,16 @@ import torch.nn.functional as F
 from ..config import Settings, check, check_learning_rate, check_positive, check_shape
 from ..errors import DataError
 from ..metrics.likelihood import levels
-from .base import Model, Phase
+from .base import ConditionalSettings, Model, Phase
 
 
 @dataclass
-class PixelConfig(Settings):
-    """Settings shared by the pixel models; the data fill in the first three."""
+class PixelConfig(ConditionalSettings):
+    """Settings shared by the pixel models; the data fill in the shape, the levels and (when
+    conditional: a class embedding in every layer) the classes."""
 
     data_shape: tuple[int, ...] = (1, 28, 28)  # (1, H, W): one-channel images
     n_bins: int = 2                      # intensity levels: 2 for binarised data (Bernoulli head)
-    num_classes: int = 0                 # classes of the data; kept only when conditional, else 0
-    conditional: bool = False            # condition every layer on the class label
     layers: int = 6
     channels: int = 32                   # feature maps of every layer
     kernel_size: int = 7                 # the first (mask-A) layer's k x k kernel; pixelcnn's later ones are 3x3
@@ -46,11 +45,6 @@ class PixelConfig(Settings):
               f"{name} needs quantised images (n_bins >= 2, taken from the data), got n_bins={self.n_bins}")
         check_positive(self, "layers", "channels", "kernel_size")
         check(self.kernel_size % 2 == 1, f"kernel_size must be odd (a centred causal mask), got {self.kernel_size}")
-        check(self.num_classes >= 0, f"num_classes must be non-negative, got {self.num_classes}")
-        check(not self.conditional or self.num_classes > 0,
-              f"conditional {name} needs labelled data (num_classes > 0)")
-        if not self.conditional:
-            self.num_classes = 0  # unconditional: labels are neither taken nor asked for
         check_learning_rate(self.lr)
 
 

@@ -30,7 +30,7 @@ from typing import Any, Callable, ClassVar
 import torch
 from torch import nn
 
-from ..config import check, coerce, field_types
+from ..config import Settings, check, coerce, field_types
 from ..errors import ConfigError
 from ..trainer import TrainState
 from .networks import describe
@@ -52,6 +52,24 @@ class Phase:
     loss: LossFn
     repeats: int = 1  # e.g. n_critic discriminator steps per generator step
     after: Callable[[], None] | None = None  # run after each optimizer.step(): weight clipping, EMA
+
+
+@dataclass
+class ConditionalSettings(Settings):
+    """Class-conditional sampling, which the user switches on; the classes come from the data
+    only then, and an unconditional model refuses a class count rather than dropping it."""
+
+    num_classes: int = 0  # classes of the labels (set from the data when conditional)
+    conditional: bool = False  # condition on the class label: sample(n, labels=...)
+
+    def __post_init__(self):
+        super().__post_init__()
+        name = type(self).__name__.removesuffix("Config").lower()
+        check(self.num_classes >= 0, f"num_classes must be non-negative, got {self.num_classes}")
+        check(not self.conditional or self.num_classes > 0,
+              f"conditional {name} needs labelled data (num_classes > 0)")
+        check(self.conditional or self.num_classes == 0,
+              f"num_classes={self.num_classes} is for a conditional {name}: set conditional=true, or leave it out")
 
 
 class Model(nn.Module):

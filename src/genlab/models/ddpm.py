@@ -66,7 +66,7 @@ from ..config import Settings, check, check_learning_rate, check_positive, check
 from ..errors import DataError
 from ..nn.stabilisers import EMA
 from ..nn.unet import TimeMLP, UNet
-from .base import Model, Phase, standard_normal
+from .base import ConditionalSettings, Model, Phase, standard_normal
 
 # images denoised at once when sampling: on a CPU, a batch of 1,000 28x28 images through the
 # U-Net spends about as long in the kernel (allocating and freeing its large activations) as in
@@ -92,11 +92,11 @@ class DDPMSampling(Settings):
 
 
 @dataclass
-class DDPMConfig(DDPMSampling):
+class DDPMConfig(ConditionalSettings, DDPMSampling):
+    """``conditional=true``: class-conditional, with classifier-free guidance."""
+
     data_shape: tuple[int, ...] = (2,)    # (d,) for points; (C, H, W) for images in [0, 1]
     n_bins: int = 0                       # intensity levels of quantised images; 0 = continuous data
-    num_classes: int = 0                  # classes of the data; kept only when conditional, else 0
-    conditional: bool = False             # class-conditional, with classifier-free guidance
     label_dropout: float = 0.1            # probability of training on the null class instead
     timesteps: int = 1000                 # T
     schedule: Literal["linear", "cosine"] = "linear"  # the betas: Ho et al. or Nichol & Dhariwal
@@ -116,11 +116,6 @@ class DDPMConfig(DDPMSampling):
         check(len(self.data_shape) in (1, 3), f"ddpm models points (d,) or images (C, H, W); "
                                               f"got data of shape {tuple(self.data_shape)}")
         check(self.n_bins == 0 or self.n_bins >= 2, f"n_bins must be 0 or at least 2, got {self.n_bins}")
-        check(self.num_classes >= 0, f"num_classes must be non-negative, got {self.num_classes}")
-        check(not self.conditional or self.num_classes > 0,
-              "conditional ddpm needs labelled data (num_classes > 0)")
-        if not self.conditional:
-            self.num_classes = 0  # unconditional: labels are neither taken nor asked for
         check(0 <= self.label_dropout < 1, f"label_dropout must lie in [0, 1), got {self.label_dropout}")
         check_positive(self, "timesteps", "width", "blocks", "hidden", "layers")
         check(0 <= self.ema < 1, f"ema must lie in [0, 1) (0 = off), got {self.ema}")
