@@ -60,14 +60,14 @@ def test_plain_ae_is_a_poorer_sampler_than_the_vae(split):
     net = feature_network(train, test, seed=0)
     real = net.features(torch.cat([train.x, test.x])[:500])
     scores, errors = {}, {}
-    for name, extra in (("ae", {}), ("vae", {"likelihood": "bernoulli"})):
+    for name, extra in (("ae", {}), ("vae", {"likelihood": "discretized"})):
         torch.manual_seed(0)
         model = fit(genlab.create(name, data=train, backbone="conv", width=16, latent_dim=16, **extra), train, 600)
         with torch.no_grad():
             x = model.sample(500, generator=torch.Generator().manual_seed(1))
             errors[name] = float((model.reconstruct(test.x) - test.x).pow(2).mean())
         scores[name] = frechet_distance(real, net.features(x))
-    assert scores["ae"] > 1.5 * scores["vae"], scores  # seen: 164 against 80 (seed 0), 166 against 74 (seed 1)
+    assert scores["ae"] > 1.5 * scores["vae"], scores  # seen: 159 against 29 (seed 0), 158 against 32 (seed 1)
     assert errors["ae"] < errors["vae"], errors
 
 

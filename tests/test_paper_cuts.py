@@ -252,3 +252,15 @@ def test_a_class_count_is_refused_not_dropped_by_an_unconditional_model(name, di
         genlab.create(name, num_classes=5)
     assert genlab.create(name, data=digits).config.num_classes == 0          # unconditional: no classes taken
     assert genlab.create(name, data=digits, conditional=True).config.num_classes == 10
+
+
+def test_a_bernoulli_vae_is_refused_on_data_that_are_not_binary(capsys, tmp_path):
+    """Binary cross-entropy with soft targets is no distribution over 17 levels: its ELBO
+    would be reported in nats per image though it bounds nothing."""
+    result = run_main(capsys, "train", "vae", "--data", "digits", "--set", "likelihood=bernoulli",
+                      "--steps", "2", "--out", tmp_path / "r")
+    assert_one_line_error(result, "bernoulli", "17 levels", "binarize")
+    with pytest.raises(ConfigError, match="continuous"):
+        genlab.create("vae", likelihood="bernoulli")  # points
+    binary = genlab.load_dataset("digits", binarize=0.5)
+    assert genlab.create("vae", data=binary, likelihood="bernoulli").config.n_bins == 2

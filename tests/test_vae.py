@@ -64,7 +64,7 @@ def test_bernoulli_vae_trains_on_binarised_digits():
     data = load_dataset("digits")
     data.x = (data.x > 0.5).float()
     train, test = data.split(0.2, seed=0)
-    model = genlab.create("vae", likelihood="bernoulli", hidden=64, latent_dim=4, data_shape=(1, 8, 8))
+    model = genlab.create("vae", likelihood="bernoulli", hidden=64, latent_dim=4, data_shape=(1, 8, 8), n_bins=2)
     before = float(model.negative_elbo(test.x).mean())
     Trainer(model, train, TrainConfig(steps=300, batch_size=64, progress=False)).run()
     model.eval()

@@ -37,7 +37,7 @@ class CVAE(VAE):
     Config = CVAEConfig
     # benchmarks/autoencoders.py: latent 8 and beta 2 over 6,000 steps put 95 % of samples in
     # their class (latent 16, beta 1, 3,000 steps: 80 %)
-    presets = {"mnist5k": dict(backbone="conv", width=32, latent_dim=8, beta=2.0, likelihood="bernoulli",
+    presets = {"mnist5k": dict(backbone="conv", width=32, latent_dim=8, beta=2.0, likelihood="discretized",
                                batch_size=64, steps=6_000)}
 
     @property

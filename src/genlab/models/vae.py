@@ -8,7 +8,7 @@ ELBO = E_q log p(x|z) - beta * KL(q(z|x) || N(0, I)), with beta = 1 the true bou
 linearly from 0 to beta over that many steps (KL annealing, Bowman et al. 2016, "Generating
 Sentences from a Continuous Space", section 3.1), against posterior collapse early on.
 
-Likelihoods p(x|z): ``bernoulli`` for binary (binarised) data, scored in nats per image;
+Likelihoods p(x|z): ``bernoulli`` for binary (binarised) data only, scored in nats per image;
 ``gaussian`` with a per-dimension mean and log-variance, which on quantised images
 (``n_bins`` > 0) is a density on uniformly dequantised data, so its ELBO converts to bits/dim
 (``genlab.metrics.likelihood``); ``discretized``: a logistic per dimension integrated over
@@ -48,6 +48,11 @@ class VAEConfig(BackboneConfig):
         check(self.n_bins == 0 or self.n_bins >= 2, f"n_bins must be 0 or at least 2, got {self.n_bins}")
         check(self.likelihood != "discretized" or self.n_bins >= 2,
               "likelihood='discretized' needs quantised images (n_bins >= 2, taken from the data)")
+        # a Bernoulli is a distribution over 0 and 1: with soft targets its "ELBO" is no bound
+        check(self.likelihood != "bernoulli" or self.n_bins == 2,
+              f"likelihood='bernoulli' models binary data, and these have "
+              f"{f'{self.n_bins} levels' if self.n_bins else 'continuous values'}: binarise them "
+              f"(--set binarize=0.5) or use likelihood=discretized (levels) or gaussian")
         check(self.beta >= 0, f"beta must be non-negative, got {self.beta}")
         check(self.kl_warmup >= 0, f"kl_warmup must be 0 (off) or a number of steps, got {self.kl_warmup}")
 
@@ -80,7 +85,7 @@ class VAE(Autoencoding):
     evaluate_options = ("iwae_k",)
     retired_state = ("steps_done",)  # KL annealing follows the trainer's step now
     presets = {"digits": dict(batch_size=128, steps=3_000),  # the demo's run
-               "mnist5k": dict(backbone="conv", width=32, latent_dim=16, likelihood="bernoulli", batch_size=64,
+               "mnist5k": dict(backbone="conv", width=32, latent_dim=16, likelihood="discretized", batch_size=64,
                                steps=3_000)}  # benchmarks/autoencoders.py
 
     def __init__(self, config: VAEConfig, **user_networks):
