@@ -18,7 +18,8 @@ min/run): ring8 gan minimax 16,000 / 8.00 / 90.0 / 0.06 / 1.8, non-saturating 16
 94.9 / 0.14 / 1.6, wgan 16,000 / 8.00 / 43.8 / 0.21 / 4.9, wgan-gp 4,000 / 8.00 / 55.4 / 0.05
 / 4.9, ddpm 4,000 / 8.00 / 71.3 / 0.00 / 0.7; grid25 gan minimax 25.00 / 83.0 / 0.07 / 1.6,
 non-saturating 21.33 / 88.5 / 0.35 / 1.7, wgan 16.00 / 2.3 / 0.75 / 4.9, wgan-gp 24.33 / 10.0
-/ 0.52 / 5.2, ddpm 25.00 / 70.9 / 0.01 / 0.6.
+/ 0.52 / 5.2, ddpm 25.00 / 70.9 / 0.01 / 0.6. Rerun of the gan minimax and wgan-gp rows after the
+model protocol of ``models/base.py`` (2026-12-07, --jobs 1): the same figures to every printed digit.
 """
 
 from __future__ import annotations

@@ -14,6 +14,7 @@ import genlab
 from genlab.config import from_dict, to_dict
 from genlab.errors import GenlabError
 from genlab.models import MODELS
+from genlab.models.base import DATA_KINDS
 from genlab.trainer import Trainer, TrainConfig
 from conftest import fit_briefly, is_sgd, same_state, tiny
 
@@ -58,7 +59,7 @@ def test_data_a_model_does_not_declare_is_refused_in_one_line(name, spec, datase
 @pytest.mark.parametrize("name", NAMES)
 def test_every_model_declares_the_data_it_takes(name):
     cls = MODELS[name]
-    assert cls.data_kinds and set(cls.data_kinds) <= {"points", "image", "text"}
+    assert cls.data_kinds and set(cls.data_kinds) <= set(DATA_KINDS)
     assert specs_for(cls), f"{name} declares no data the contract test can try"
 
 

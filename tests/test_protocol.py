@@ -17,7 +17,6 @@ import torch
 import genlab
 from genlab import runs
 from genlab.config import Settings, check, check_learning_rate
-from genlab.errors import ConfigError
 from genlab.evaluation import evaluate_run
 from genlab.models import MODELS
 from genlab.models.base import Model, Phase, standard_normal

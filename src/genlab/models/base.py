@@ -36,7 +36,7 @@ from ..trainer import TrainState
 from .networks import describe
 from .saving import save_model
 
-DATA_KINDS = ("points", "image", "text")
+DATA_KINDS = ("points", "image", "text")  # what Model.data_kinds may name
 
 
 LossFn = Callable[[torch.Tensor, "torch.Tensor | None", "TrainState | None"], dict[str, torch.Tensor]]
