@@ -168,15 +168,17 @@ def test_runs_saved_by_the_previous_version_load_and_resume(name, tmp_path):
     run = tmp_path / name
     shutil.copytree(FIXTURES / "old_runs" / name, run)
     model = genlab.load(run)
-    assert live_sum(model) == pytest.approx(expected["loaded_live"], rel=1e-6, abs=1e-6)
+    assert live_sum(model) == pytest.approx(expected["loaded_live"], rel=1e-7, abs=1e-7)  # the stored weights
     if not model.two_domains:
         with torch.no_grad():
             x = model.sample(4, generator=torch.Generator().manual_seed(1))
-        assert float(x.double().sum()) == pytest.approx(expected["loaded_samples"], rel=1e-5, abs=1e-5)
+        assert float(x.double().sum()) == pytest.approx(expected["loaded_samples"], rel=1e-4, abs=1e-4)
     if "resumed_live" in expected:
+        # another CPU may round differently, and Adam turns a flipped near-zero gradient into a
+        # step of lr; a resume that lost the optimiser or the schedule moves the sums far more
         result = runs.resume(run, steps=8)
         assert result.steps == 8
-        assert live_sum(result.model) == pytest.approx(expected["resumed_live"], rel=1e-6, abs=1e-6)
+        assert live_sum(result.model) == pytest.approx(expected["resumed_live"], rel=1e-4, abs=1e-4)
 
 
 # --- presets: what a model's benchmark trained with, per built-in dataset ----------------------------------
