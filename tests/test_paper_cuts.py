@@ -264,3 +264,14 @@ def test_a_bernoulli_vae_is_refused_on_data_that_are_not_binary(capsys, tmp_path
         genlab.create("vae", likelihood="bernoulli")  # points
     binary = genlab.load_dataset("digits", binarize=0.5)
     assert genlab.create("vae", data=binary, likelihood="bernoulli").config.n_bins == 2
+
+
+def test_ddpm_reports_the_progress_of_its_slow_bound(ring8):
+    model = genlab.create("ddpm", data=ring8, timesteps=20, sampling_steps=5, elbo_terms=0, hidden=16, layers=1)
+    assert "progress" in model.evaluate_options
+    ticks = []
+    figures = model.evaluate(ring8, progress=lambda done, total: ticks.append((done, total)))
+    assert math.isfinite(figures["negative_elbo"])
+    batches = math.ceil(len(ring8) / 500)
+    assert ticks == [(k, 20 * batches) for k in range(1, 20 * batches + 1)]  # L_0 and the 19 others, per batch
+    assert model.evaluate(ring8)["negative_elbo"] == figures["negative_elbo"]  # the same figure without it

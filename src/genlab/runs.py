@@ -216,7 +216,7 @@ def execute(model, train_config, train_data, test_data, run_dir: Path, record: d
     model.save(run_dir)
     if train_config.progress:
         print(f"genlab: trained; measuring {model.name}'s held-out quality", file=sys.stderr, flush=True)
-    quality = measure(model, train_data, test_data, seed=train_config.seed)
+    quality = measure(model, train_data, test_data, seed=train_config.seed, progress=train_config.progress)
     with torch.no_grad():
         name = "samples.txt" if train_data.kind == "text" else "samples.png"
         picture(train_data, train_config.seed)(model, run_dir / name)
@@ -230,14 +230,29 @@ def execute(model, train_config, train_data, test_data, run_dir: Path, record: d
     return RunResult(run_dir, model, record["model"], record["data"]["spec"], steps, seconds, quality)
 
 
-def measure(model, train_data, test_data, seed: int = 0) -> dict:
+def measure(model, train_data, test_data, seed: int = 0, progress: bool = False) -> dict:
     """A first quality figure: held-out likelihood where exact or bounded, and mode metrics
-    (docs/EVALUATION.md protocol, 2,500 samples) on toys with known modes."""
+    (docs/EVALUATION.md protocol, 2,500 samples) on toys with known modes; with ``progress``,
+    a bar for a model whose evaluation reports its progress (ddpm's bound)."""
     import torch
+    from tqdm.auto import tqdm
 
     model.eval()
+    bar = None
+    options = {}
+    if progress and "progress" in model.evaluate_options and sys.stderr.isatty():
+        bar = tqdm(desc=f"{model.name} held-out figures", unit="term", leave=False)
+
+        def advance(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+
+        options["progress"] = advance
     with torch.no_grad():
-        quality = {k: round(v, 4) for k, v in model.evaluate(test_data).items()}
+        quality = {k: round(v, 4) for k, v in model.evaluate(test_data, **options).items()}
+    if bar is not None:
+        bar.close()
+    with torch.no_grad():
         if train_data.modes is not None:
             quality.update(mode_monitor(train_data, seed)(model))
     return quality

@@ -313,6 +313,7 @@ class DDPM(Model):
     Config = DDPMConfig
     Sampling = DDPMSampling
     likelihood = True
+    evaluate_options = ("progress",)  # the bound is slow: a progress callback, (done, all) terms
     networks = ("net",)
     presets = {**{toy: dict(hidden=256, layers=3, batch_size=256, steps=4_000) for toy in ("ring8", "grid25")},
                "digits": dict(width=32, levels=(1, 2), batch_size=128, steps=3_000),  # benchmarks/ddim_speed.py
@@ -477,11 +478,15 @@ class DDPM(Model):
         return -log_p.flatten(1).sum(1)
 
     @torch.no_grad()
-    def negative_elbo(self, x: torch.Tensor, labels=None, seed: int = 0, batch: int = 500) -> torch.Tensor:
-        """-ELBO per example in nats: L_T + sum_t L_{t-1} + L_0, each at one seeded draw of x_t."""
+    def negative_elbo(self, x: torch.Tensor, labels=None, seed: int = 0, batch: int = 500,
+                      progress: Progress | None = None) -> torch.Tensor:
+        """-ELBO per example in nats: L_T + sum_t L_{t-1} + L_0, each at one seeded draw of x_t.
+        ``progress(done, all)`` is called after each term of each batch (the bound takes minutes
+        on a CPU)."""
         generator = torch.Generator().manual_seed(seed)
         out = []
-        for start in range(0, len(x), batch):
+        starts = range(0, len(x), batch)
+        for start in starts:
             x0 = self.model_input(x[start:start + batch].to(self.device))
             y = self.condition(None if labels is None else labels[start:start + batch], len(x0))
             times, weight = self.bound_timesteps(len(x0), generator)
@@ -489,6 +494,8 @@ class DDPM(Model):
             total = self.process.prior_kl(x0)
             for k, t in enumerate([torch.zeros(len(x0), dtype=torch.long), *times]):  # L_0, then L_1..L_{T-1}
                 t = t.to(x0.device)
+                if progress is not None:
+                    progress(len(out) * (len(times) + 1) + k + 1, len(starts) * (len(times) + 1))
                 x_t = self.process.q_sample(x0, t, standard_normal(x0.shape, generator, x0.device))
                 x0_hat, _ = denoise(x_t, t)
                 if k == 0:
@@ -508,10 +515,10 @@ class DDPM(Model):
             return "bits/dim"
         return "nats per image" if self.is_image else "nats per example"
 
-    def evaluate(self, data) -> dict[str, float]:
+    def evaluate(self, data, *, progress: Progress | None = None) -> dict[str, float]:
         """The held-out -ELBO in nats per example (of log p(x | y) when conditional), and in
         bits/dim on multi-level images: an upper bound on the true bits/dim."""
-        nelbo = self.negative_elbo(data.x, data.y if self.config.conditional else None)
+        nelbo = self.negative_elbo(data.x, data.y if self.config.conditional else None, progress=progress)
         out = {"negative_elbo": float(nelbo.mean())}
         if self.likelihood_unit() == "bits/dim":
             out["bits_per_dim"] = out["negative_elbo"] / (math.prod(self.config.data_shape) * math.log(2))
