@@ -236,9 +236,11 @@ def _likelihood(model, test, iwae_k: int = IWAE_K, protocol: dict | None = None)
     """The model's held-out likelihood figures; for a VAE the -ELBO and the IWAE NLL with
     ``iwae_k`` importance samples (Burda et al. 2016), in nats per image for binarised data
     and also in bits/dim for multi-level images. The unit and K go into the protocol."""
+    from .runs import evaluation_progress
+
     options = {"iwae_k": iwae_k} if "iwae_k" in model.evaluate_options else {}
-    with torch.no_grad():
-        figures = model.evaluate(test, **options)
+    with torch.no_grad(), evaluation_progress(model) as bar:
+        figures = model.evaluate(test, **options, **bar)
     if protocol is not None and model.likelihood:
         protocol["likelihood"] = {**options, "n": len(test), "binarized": test.binarized, "n_bins": test.n_bins,
                                   "unit": model.likelihood_unit()}

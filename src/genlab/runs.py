@@ -16,6 +16,7 @@ the user's input is found before the directory is made.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import sys
 import time
@@ -235,27 +236,35 @@ def measure(model, train_data, test_data, seed: int = 0, progress: bool = False)
     (docs/EVALUATION.md protocol, 2,500 samples) on toys with known modes; with ``progress``,
     a bar for a model whose evaluation reports its progress (ddpm's bound)."""
     import torch
-    from tqdm.auto import tqdm
 
     model.eval()
-    bar = None
-    options = {}
-    if progress and "progress" in model.evaluate_options and sys.stderr.isatty():
-        bar = tqdm(desc=f"{model.name} held-out figures", unit="term", leave=False)
-
-        def advance(done: int, total: int) -> None:
-            bar.total = total
-            bar.update(done - bar.n)
-
-        options["progress"] = advance
-    with torch.no_grad():
+    with torch.no_grad(), evaluation_progress(model, progress) as options:
         quality = {k: round(v, 4) for k, v in model.evaluate(test_data, **options).items()}
-    if bar is not None:
-        bar.close()
     with torch.no_grad():
         if train_data.modes is not None:
             quality.update(mode_monitor(train_data, seed)(model))
     return quality
+
+
+@contextlib.contextmanager
+def evaluation_progress(model, enabled: bool = True):
+    """``evaluate`` options with a progress bar, in a terminal, for a model whose evaluation
+    reports its progress (``"progress" in model.evaluate_options``: ddpm's bound); else none."""
+    if not (enabled and "progress" in model.evaluate_options and sys.stderr.isatty()):
+        yield {}
+        return
+    from tqdm.auto import tqdm
+
+    bar = tqdm(desc=f"{model.name} held-out figures", unit="term", leave=False)
+
+    def advance(done: int, total: int) -> None:
+        bar.total = total
+        bar.update(done - bar.n)
+
+    try:
+        yield {"progress": advance}
+    finally:
+        bar.close()
 
 
 def picture(data, seed: int = 0):
