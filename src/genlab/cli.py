@@ -11,10 +11,11 @@ from pathlib import Path
 
 
 def cmd_list(args) -> int:
-    from .config import describe
+    from .config import describe, notes
     from .data import DATASETS
     from .data.domains import PAIR_FORM
     from .models import MODELS, get
+    from .trainer import TrainConfig
 
     if args.model in DATASETS:
         print(f"{args.model}: {DATASETS[args.model]}")
@@ -31,10 +32,6 @@ def cmd_list(args) -> int:
                               f"{', '.join(sorted(MODELS))}; `genlab list` shows the datasets")
         cls = get(args.model)
         print(f"{cls.name}: {summary(cls)}")
-        from .trainer import TrainConfig
-
-        from .config import notes
-
         rows = {"settings (--set key=value):": (describe(cls.Config), notes(cls.Config)),
                 "training settings (--set key=value; also --steps, --seed):": (describe(TrainConfig),
                                                                                notes(TrainConfig))}

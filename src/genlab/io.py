@@ -16,7 +16,6 @@ from typing import Any, Callable
 from .errors import CheckpointError
 
 
-
 def atomic_write(path: str | os.PathLike, write: Callable[[str], None]) -> None:
     """Call ``write(tmp_path)`` then rename the result onto ``path``."""
     path = Path(path)

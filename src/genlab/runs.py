@@ -160,12 +160,14 @@ def start(model_name: str, data_spec: str, settings: dict, *, out: str | Path | 
 
 
 def resolved_settings(record: dict) -> dict:
-    """Every setting of a run as ``--set`` keys: the model's (less those the data set), the
-    trainer's and the data's, so that ``genlab train --config settings.yaml`` repeats it."""
+    """Every setting of a run as ``--set`` keys: the model's (less those the data set, those
+    ``fit`` learns and those an older genlab wrote), the trainer's and the data's; what
+    ``genlab train --config settings.yaml`` repeats a run from, and ``--resume`` continues it with."""
     from .models import get
 
-    learned = get(record["model"]).learned_config
-    model = {k: v for k, v in record["model_config"].items() if k not in DATA_KEYS and k not in learned}
+    cls = get(record["model"])
+    dropped = {*DATA_KEYS, *cls.learned_config, *cls.retired_config}
+    model = {k: v for k, v in record["model_config"].items() if k not in dropped}
     data = {k: record["data"][k] for k in DATA_SETTINGS if record["data"].get(k) is not None}
     return {**model, **record["train"], **data}
 
@@ -177,12 +179,7 @@ def resume(run_dir: str | Path, steps: int | None = None, progress: bool = True)
     record = read_json(run_dir / RUN, "run record")
     if record.get("format") != "genlab-run":
         raise CheckpointError(f"{run_dir / RUN} is not a genlab run record")
-    from .models import get
-
-    retired = get(record["model"]).retired_config  # keys an older genlab wrote
-    model_values = {k: v for k, v in record["model_config"].items() if k not in DATA_KEYS and k not in retired}
-    settings = {**model_values, **record["train"],
-                **{k: record["data"][k] for k in DATA_SETTINGS if record["data"].get(k) is not None}}
+    settings = resolved_settings(record)
     if steps is not None:
         settings["steps"] = steps
     settings["progress"] = progress
@@ -238,9 +235,9 @@ def measure(model, train_data, test_data, seed: int = 0, progress: bool = False)
     import torch
 
     model.eval()
-    with torch.no_grad(), evaluation_progress(model, progress) as options:
-        quality = {k: round(v, 4) for k, v in model.evaluate(test_data, **options).items()}
     with torch.no_grad():
+        with evaluation_progress(model, progress) as options:
+            quality = {k: round(v, 4) for k, v in model.evaluate(test_data, **options).items()}
         if train_data.modes is not None:
             quality.update(mode_monitor(train_data, seed)(model))
     return quality

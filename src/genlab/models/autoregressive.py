@@ -18,7 +18,6 @@ import torch
 import torch.nn.functional as F
 
 from ..config import Settings, check, check_learning_rate, check_positive, check_shape
-from ..errors import DataError
 from ..metrics.likelihood import levels
 from .base import ConditionalSettings, Model, Phase
 
@@ -69,17 +68,6 @@ class Autoregressive(Model):
     def __init__(self, config: PixelConfig, **networks):
         super().__init__(config, **networks)
         self.n_out = 1 if config.n_bins == 2 else config.n_bins  # Bernoulli logit or categorical
-
-    @property
-    def conditional(self) -> bool:
-        return self.config.conditional
-
-    def condition(self, y: torch.Tensor | None, n: int) -> torch.Tensor | None:
-        if not self.config.conditional:
-            return None
-        if y is None:
-            raise DataError(f"conditional {self.name} needs class labels y; train and evaluate it on labelled data")
-        return self.labels_for(n, y)
 
     def network_examples(self):
         """net: (x (B, 1, H, W) in [-1, 1], y (B,) labels or None) -> (B, n_out, H, W) logits,
@@ -136,12 +124,7 @@ class Autoregressive(Model):
         ``cached=False`` recomputes the whole image for every pixel (the reference that the
         row-wise computation of ``net.row_logits`` is measured against)."""
         cached = self.sampling(settings).cached and "net" not in self.user_networks
-        if self.config.conditional:
-            y = self.labels_for(n, labels)
-        else:
-            self._check_labels(n, labels)
-            y = None
-        return sample_pixels(self, n, y, generator, cached)
+        return sample_pixels(self, n, self.sample_labels(n, labels), generator, cached)
 
 
 @torch.no_grad()

@@ -31,7 +31,7 @@ import torch
 from torch import nn
 
 from ..config import Settings, check, coerce, field_types
-from ..errors import ConfigError
+from ..errors import ConfigError, DataError
 from ..trainer import TrainState
 from .networks import describe
 from .saving import save_model
@@ -143,8 +143,9 @@ class Model(nn.Module):
 
     @property
     def conditional(self) -> bool:
-        """Whether samples are drawn for class labels (``sample(n, labels=...)``)."""
-        return False
+        """Whether samples are drawn for class labels (``sample(n, labels=...)``): switched by
+        a :class:`ConditionalSettings` config; cgan and cvae always are."""
+        return isinstance(self.config, ConditionalSettings) and self.config.conditional
 
     # --- training: phases, or fit ---------------------------------------------------------
 
@@ -224,6 +225,22 @@ class Model(nn.Module):
         check(n == 0 or (labels.min() >= 0 and labels.max() < k),
               f"labels must lie in 0..{k - 1}, got values {labels.min().item()}..{labels.max().item()}")
         return labels.long().to(self.device)
+
+    def condition(self, y: torch.Tensor | None, n: int) -> torch.Tensor | None:
+        """The labels a conditional model trains and scores on (checked); None when it is not."""
+        if not self.conditional:
+            return None
+        if y is None:
+            raise DataError(f"conditional {self.name} needs class labels y; train and evaluate it on labelled data")
+        return self.labels_for(n, y)
+
+    def sample_labels(self, n: int, labels=None) -> torch.Tensor | None:
+        """The labels to sample ``n`` examples for: checked, balanced by default, when the model
+        is conditional; None otherwise, where labels given are refused."""
+        if self.conditional:
+            return self.labels_for(n, labels)
+        self._check_labels(n, labels)
+        return None
 
     def _check_labels(self, n: int, labels: torch.Tensor | None) -> None:
         if labels is not None:

@@ -63,7 +63,6 @@ import torch
 import torch.nn.functional as F
 
 from ..config import Settings, check, check_learning_rate, check_positive, check_shape
-from ..errors import DataError
 from ..nn.stabilisers import EMA
 from ..nn.unet import TimeMLP, UNet
 from .base import ConditionalSettings, Model, Phase, standard_normal
@@ -331,10 +330,6 @@ class DDPM(Model):
         if config.ema:
             self.net_ema = EMA(self.net, config.ema, warmup=True)
 
-    @property
-    def conditional(self) -> bool:
-        return self.config.conditional
-
     def network_examples(self):
         """net: (x_t (B, *data_shape), t (B,) long timesteps in 0..T-1, y (B,) labels with the
         null class K, or None when unconditional) -> (B, *data_shape), the prediction
@@ -364,13 +359,6 @@ class DDPM(Model):
 
     def to_data(self, x: torch.Tensor) -> torch.Tensor:
         return ((x + 1) / 2).clamp(0, 1) if self.is_image else x
-
-    def condition(self, y: torch.Tensor | None, n: int) -> torch.Tensor | None:
-        if not self.config.conditional:
-            return None
-        if y is None:
-            raise DataError("conditional ddpm needs class labels y; train and evaluate it on labelled data")
-        return self.labels_for(n, y)
 
     # --- training -----------------------------------------------------------------------------------
 
@@ -427,11 +415,7 @@ class DDPM(Model):
         guidance) override the config's for this call. A conditional model draws the classes
         ``labels`` (default balanced 0, 1, ..., K-1, 0, ...)."""
         cfg = self.sampling(settings)
-        if self.config.conditional:
-            y = self.labels_for(n, labels)
-        else:
-            self._check_labels(n, labels)
-            y = None
+        y = self.sample_labels(n, labels)
         starts = range(0, n, SAMPLE_CHUNK)
         out = []
         for c, start in enumerate(starts):  # chunk by chunk, each from its own x_T to x_0

@@ -95,10 +95,6 @@ class VAE(Autoencoding):
     def code_sizes(self) -> tuple[int, int]:
         return 2 * self.config.latent_dim, PARAMS[self.config.likelihood]
 
-    def condition(self, y: torch.Tensor | None, n: int) -> torch.Tensor | None:
-        """The condition both networks see for labels ``y``; none for the plain VAE."""
-        return None
-
     # --- data space <-> the space the likelihood lives in ----------------------------------
 
     @property
