@@ -5,9 +5,11 @@
 >>> binary = load_dataset("mnist5k", binarize=0.5)      # x > 0.5 -> 1, recorded in source
 
 A spec is a built-in name (see :data:`DATASETS`), an existing path (a folder of images, an
-``.npz`` file or an IDX file), or a path with an explicit prefix: ``folder:PATH``,
-``npz:PATH``, ``idx:IMAGES[,LABELS]``, ``text:PATH`` (plain text for ``ngram``). Two
-datasets as domains A and B (for ``cyclegan`` and ``dann``) are a built-in pair such as
+``.npz`` file, an IDX file, a ``.txt``, ``.parquet`` or ``.arrow`` file), or a path with an
+explicit prefix: ``folder:PATH``, ``npz:PATH``, ``idx:IMAGES[,LABELS]``, ``text:PATH``
+(plain text for ``ngram``), ``cifar10:DIR`` and ``cifar100:DIR`` (the CIFAR binary version),
+``hf:PATH`` (a Hugging Face dataset saved to disk, or Parquet files; see ``data/formats.py``).
+Two datasets as domains A and B (for ``cyclegan`` and ``dann``) are a built-in pair such as
 ``mnist5k-inverted`` or ``pair:A+B`` (see ``data/domains.py``).
 """
 
@@ -21,6 +23,7 @@ from ..errors import ConfigError, DataError, did_you_mean
 from . import toys
 from .dataset import Dataset, mixture_log_prob
 from .domains import PAIR_FORM, PAIRS, is_pair, load_pair
+from .formats import load_cifar, load_hf
 from .images import IMAGES, load_digits, load_mnist5k
 from .text import TEXTS, load_kjv, load_text
 from .userdata import load_folder, load_idx, load_npz
@@ -35,8 +38,16 @@ USER_DATA = {
     "npz:PATH": "an .npz with x (N,H,W), (N,C,H,W) or points (N,d), optional labels y",
     "idx:IMAGES[,LABELS]": "MNIST IDX files, optionally gzip'd",
     "text:PATH": "a plain UTF-8 text file for ngram (a .txt path works too); one example per paragraph",
+    "cifar10:DIR": "the CIFAR-10 binary version (data_batch_*.bin, test_batch.bin), all 60,000 read; "
+                   "3x32x32, 10 classes",
+    "cifar100:DIR": "the CIFAR-100 binary version (train.bin, test.bin), all 60,000 read; 3x32x32, "
+                    "100 fine classes",
+    "hf:PATH": "a Hugging Face dataset from save_to_disk, or .parquet files: its image column and label "
+               "(extra: genlab[hf])",
     **PAIR_FORM,
 }
+
+USER_PREFIXES = ("folder", "npz", "idx", "text", "cifar10", "cifar100", "hf")
 
 DEFAULT_TOY_SIZE = 10_000
 
@@ -70,9 +81,13 @@ def _subsample(data: Dataset, n: int | None, seed: int) -> Dataset:
 
 def _user_data(spec: str) -> Dataset:
     kind, sep, rest = spec.partition(":")
-    if sep and kind in ("folder", "npz", "idx", "text"):
+    if sep and kind in USER_PREFIXES:
         if kind == "text":
             return load_text(rest, name=spec)
+        if kind in ("cifar10", "cifar100"):
+            return load_cifar(rest, kind, name=spec)
+        if kind == "hf":
+            return load_hf(rest, name=spec)
         if kind == "idx":
             images, _, labels = rest.partition(",")
             return load_idx(images, labels or None, name=spec)
@@ -84,9 +99,12 @@ def _user_data(spec: str) -> Dataset:
         return load_npz(path, name=spec)
     if path.suffix.lower() == ".txt":
         return load_text(path, name=spec)
+    if path.suffix.lower() in (".parquet", ".arrow"):
+        return load_hf(path, name=spec)
     if "idx" in path.name.lower() or "ubyte" in path.name.lower():
         return load_idx(path, name=spec)
-    raise DataError(f"cannot tell the format of {spec}: use folder:PATH, npz:PATH, idx:PATH or text:PATH")
+    raise DataError(f"cannot tell the format of {spec}: use folder:PATH, npz:PATH, idx:PATH, text:PATH, "
+                    f"cifar10:DIR, cifar100:DIR or hf:PATH")
 
 
 def load_dataset(spec: str, *, n: int | None = None, seed: int = 0, binarize: float | None = None) -> Dataset:
@@ -113,7 +131,7 @@ def _load(spec: str, n: int | None, seed: int) -> Dataset:
         return _subsample(load_mnist5k(), n, seed)
     if spec == "kjv":
         return _subsample(load_kjv(), n, seed)
-    if spec.partition(":")[0] in ("folder", "npz", "idx", "text") or Path(spec).exists():
+    if spec.partition(":")[0] in USER_PREFIXES or Path(spec).exists():
         return _subsample(_user_data(spec), n, seed)
     raise DataError(f"unknown dataset '{spec}'{did_you_mean(spec, DATASETS)}: built-in names are {', '.join(DATASETS)}; "
                     f"user data is a folder or file path, or {', '.join(USER_DATA)}")
