@@ -10,9 +10,11 @@ export PIP_CONSTRAINT := $(CURDIR)/constraints.txt
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-# torch first, pinned, so nothing later pulls a CUDA build
+# torch first, pinned, so nothing later pulls a CUDA build; on a GPU machine choose the
+# build with TORCH_INDEX, e.g. `make install TORCH_INDEX=https://download.pytorch.org/whl/cu126`
+TORCH_INDEX ?=
 $(VENV)/.installed: $(BIN)/python pyproject.toml constraints.txt
-	$(PIP) install --quiet torch==2.13.0
+	$(PIP) install --quiet torch==2.13.0 $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
 	$(PIP) install --quiet -e '.[dev]'
 	touch $@
 

@@ -32,6 +32,7 @@ import time
 from pathlib import Path
 
 import torch
+import yaml
 from common import print_scores
 
 import genlab
@@ -47,9 +48,11 @@ MODELS = {  # name: (settings, batch)
 PSI = (1.0, 0.9, 0.8, 0.7, 0.6, 0.5)
 
 
-def train_for(name: str, train, minutes: float, seed: int):
-    """A fresh model trained until its training steps have used ``minutes`` of CPU time."""
+def train_for(name: str, train, minutes: float, seed: int, changes: dict | None = None):
+    """A fresh model trained until its training steps have used ``minutes`` of CPU time;
+    ``changes`` override the model's settings here."""
     settings, batch = MODELS[name]
+    settings = {**settings, **(changes or {})}
     torch.manual_seed(seed)
     model = genlab.create(name, data=train, **settings)
     trainer = Trainer(model, train, TrainConfig(steps=10 ** 9, batch_size=batch, seed=seed, progress=False))
@@ -58,6 +61,7 @@ def train_for(name: str, train, minutes: float, seed: int):
     used, steps = 0.0, 0
     while used < 60 * minutes:
         begin = time.process_time()
+        trainer.step = steps + 1  # the step the model is handed (stylegan's lazy R1 follows it)
         trainer.train_step()
         used += time.process_time() - begin
         steps += 1
@@ -71,14 +75,17 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=25.0, help="CPU minutes of training per model")
     parser.add_argument("--grid", default="runs/stylegan-mixing.png", help="where to write the style-mixing grid")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
+                        help="override a setting of the models, e.g. mapping_layers=4 mixing_prob=0.9")
     args = parser.parse_args()
+    changes = {key: yaml.safe_load(value) for key, value in (item.split("=", 1) for item in args.set)}
     torch.set_num_threads(1)
     train, test = genlab.load_dataset("mnist5k").split(TEST_FRACTION, seed=SPLIT_SEED)
     for name in args.models:
-        model, steps, batch, minutes = train_for(name, train, args.minutes, args.seed)
+        model, steps, batch, minutes = train_for(name, train, args.minutes, args.seed, changes)
         scores = evaluate(model, train, test, n=1000, metrics=["features", "classes"], seed=args.seed)["scores"]
         print_scores(f"{name} on mnist5k: {steps} steps x batch {batch}, {minutes:.1f} CPU minutes, "
-                     f"seed {args.seed}, {MODELS[name][0]}", scores)
+                     f"seed {args.seed}, {MODELS[name][0] | changes}", scores)
         if name != "stylegan":
             continue
         print(f"\n{'psi':>5} {'precision':>10} {'recall':>8} {'FD':>8} {'classes':>8}")

@@ -92,8 +92,9 @@ def create(name: str, data=None, **settings) -> Model:
     return model
 
 
-def load(directory, device: str | None = None) -> Model:
-    """Load a model saved with ``model.save(directory)`` (or a finished run directory)."""
+def load(directory, device: str = "auto") -> Model:
+    """Load a model saved with ``model.save(directory)`` (or a finished run directory) on
+    ``device``: auto (a CUDA GPU when there is one, else the CPU), cpu, cuda, cuda:N or mps."""
     from .models import load_model
 
     return load_model(directory, device)
@@ -108,7 +109,8 @@ def fit(model: Model, data, seed: int = 0) -> Model:
 
 def train(model: Model, data, **settings) -> Model:
     """Fit ``model`` to ``data`` in memory: EM/closed form through ``model.fit``, SGD
-    through the trainer with ``settings`` from ``TrainConfig`` (steps, batch_size, seed...)."""
+    through the trainer with ``settings`` from ``TrainConfig`` (steps, batch_size, seed,
+    device...)."""
     from .trainer import TrainConfig, Trainer
 
     data = as_dataset(data)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 def cmd_list(args) -> int:
     from .config import describe, notes
-    from .data import DATASETS
+    from .data import DATASETS, USER_DATA
     from .data.domains import PAIR_FORM
     from .models import MODELS, get
     from .trainer import TrainConfig
@@ -54,9 +54,10 @@ def cmd_list(args) -> int:
     for name, text in DATASETS.items():
         print(f"  {name:<{width}} {text}")
     print(f"  {'PATH':<{width}} a folder of images, an .npz file (x, optional y) or idx:IMAGES[,LABELS]")
-    print(f"  {'text:PATH':<{width}} a plain UTF-8 text file (for ngram)")
-    for form, text in PAIR_FORM.items():
-        print(f"  {form}  {text}: ,size=S resizes, ,channels=C converts grey and colour")
+    for form, text in USER_DATA.items():
+        if form in PAIR_FORM:
+            text += ": ,size=S resizes, ,channels=C converts grey and colour"
+        print(f"  {form:<{width}} {text}")
     return 0
 
 
@@ -77,7 +78,7 @@ def cmd_train(args) -> int:
 
     if args.resume:
         given = {"MODEL": args.model, "--data": args.data, "--set": args.set, "--seed": args.seed is not None,
-                 "--out": args.out, "--dry-run": args.dry_run, "--config": args.config}
+                 "--out": args.out, "--dry-run": args.dry_run, "--config": args.config, "--device": args.device}
         extra = [flag for flag, value in given.items() if value]
         if extra:
             raise_usage(f"--resume continues a run with the settings in its run.json; only --steps may change, "
@@ -94,7 +95,7 @@ def cmd_train(args) -> int:
         if not model or not data:
             raise_usage("train needs MODEL and --data NAME (or --config FILE, or --resume RUN_DIR)")
         settings.update(parse_sets(args.set))  # --set over the file
-        for key in ("steps", "seed"):
+        for key in ("steps", "seed", "device"):
             if getattr(args, key) is not None:
                 settings[key] = getattr(args, key)
         if args.no_progress:
@@ -103,6 +104,8 @@ def cmd_train(args) -> int:
         if args.dry_run:
             print(json.dumps(result, indent=2))
             return 0
+    if result is None:  # a torchrun process other than rank 0: rank 0 reports
+        return 0
     quality = ", ".join(f"{k} {v}" for k, v in result.quality.items())
     work = f"{result.steps} steps in" if result.steps else "fitted in"  # closed-form fits (ngram counts) take no steps
     print(f"trained {result.model_name} on {result.data_name}: {work} {result.seconds:.1f} s"
@@ -128,7 +131,7 @@ def cmd_sample(args) -> int:
     if not to_stdout and out.suffix not in (".png", ".npz", ".txt"):
         raise ConfigError(f"--out must end in .png, .npz or .txt (text models), got {out.name}")
     settings = parse_sets(args.set)
-    model, record = load_run(args.run_dir)
+    model, record = load_run(args.run_dir, args.device)
     model.eval()
     is_text = model.data_kinds == ("text",)  # samples are strings
     if to_stdout and not is_text:
@@ -200,7 +203,8 @@ def translate_run(model, record, n: int, out: Path) -> int:
 def cmd_interpolate(args) -> int:
     from .runs import interpolation_grid
 
-    path = interpolation_grid(args.run_dir, args.out, pairs=args.pairs, steps=args.steps, seed=args.seed)
+    path = interpolation_grid(args.run_dir, args.out, pairs=args.pairs, steps=args.steps, seed=args.seed,
+                              device=args.device)
     print(f"{args.pairs} interpolations of {args.steps} steps written to {path}")
     return 0
 
@@ -208,7 +212,7 @@ def cmd_interpolate(args) -> int:
 def cmd_demo(args) -> int:
     from .demo import run_demo
 
-    run_demo(root=args.out, progress=not args.no_progress)
+    run_demo(root=args.out, progress=not args.no_progress, device=args.device)
     return 0
 
 
@@ -216,7 +220,8 @@ def cmd_eval(args) -> int:
     from .evaluation import evaluate_run, table
 
     metrics = [m.strip() for m in args.metrics.split(",") if m.strip()] if args.metrics else None
-    result, path = evaluate_run(args.run_dir, n=args.n, metrics=metrics, seed=args.seed, iwae_k=args.iwae_k)
+    result, path = evaluate_run(args.run_dir, n=args.n, metrics=metrics, seed=args.seed, iwae_k=args.iwae_k,
+                                device=args.device)
     p = result["protocol"]
     print(f"{p['model']} on {p['data']}: N = {p['n']}, seed {p['seed']}"
           + (f"; feature net test accuracy {p['feature_net']['test_accuracy']:.4f}, "
@@ -239,6 +244,14 @@ def raise_usage(message: str):
     from .errors import ConfigError
 
     raise ConfigError(message)
+
+
+DEVICE_HELP = ("auto (a CUDA GPU when there is one, else the CPU), cpu, cuda, cuda:N or mps; "
+               "default auto")
+
+
+def add_device(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument("--device", metavar="DEVICE", help=f"where to {what}: {DEVICE_HELP}")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -266,6 +279,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", metavar="FILE.yaml",
                    help="settings from a YAML file: model, data and the keys of --set (which override it); "
                         "every run writes its own as settings.yaml, so --config RUN/settings.yaml repeats a run")
+    add_device(p, "train (the same as --set device=DEVICE); under torchrun each process takes its own GPU")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_train)
 
@@ -281,6 +295,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a sampling setting: text models max_tokens, temperature, top_k, top_p, "
                         "repetition_penalty, no_repeat_ngram; ddpm sampler, sampling_steps, eta, guidance; "
                         "stylegan truncation (psi in [0, 1]), noise (random, const, none); repeatable")
+    add_device(p, "sample, whatever device the run trained on")
     p.set_defaults(func=cmd_sample)
 
     p = sub.add_parser("eval", help="score a trained run; writes RUN_DIR/eval.json")
@@ -291,6 +306,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="random seed for sampling and subsets (default 0)")
     p.add_argument("--iwae-k", type=int, default=1000, metavar="K",
                    help="importance samples for the IWAE likelihood bound of VAEs (default 1000)")
+    add_device(p, "sample and score")
     p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("interpolate", help="decode straight lines between the codes of held-out images: a grid PNG")
@@ -299,6 +315,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--pairs", type=int, default=8, help="pairs of test images, one row each (default 8)")
     p.add_argument("--steps", type=int, default=10, help="decoded points per row, both ends included (default 10)")
     p.add_argument("--seed", type=int, default=0, help="seed for picking the pairs (default 0)")
+    add_device(p, "decode")
     p.set_defaults(func=cmd_interpolate)
 
     p = sub.add_parser("explain", help="measure a claim of the lecture notes: a table and a plot")
@@ -310,6 +327,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="train gmm and gan on ring8, vae and gmm on digits; print a table")
     p.add_argument("--out", default="runs/demo", metavar="DIR", help="where the run directories go")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_device(p, "train")
     p.set_defaults(func=cmd_demo)
     return parser
 

@@ -240,12 +240,11 @@ NOTES = {
     "d_steps": "discriminator steps per generator step",
     "n_critic": "critic steps per generator step",
     "steps": "training steps (iterations of every phase)",
-    "batch_size": "examples per batch (of each domain, for two-domain data)",
+    "batch_size": "examples per batch (of each domain, for two-domain data); under torchrun the global batch",
     "seed": "seed of the initial weights, the batches and the training noise",
     "log_every": "steps between lines of metrics.jsonl",
     "sample_every": "steps between sample pictures in samples/",
     "checkpoint_every": "steps between checkpoints (resume points)",
-    "device": "cpu, cuda, cuda:N or auto",
     "progress": "show a progress bar (a line per log step when not in a terminal)",
 }
 

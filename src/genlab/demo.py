@@ -37,7 +37,7 @@ def quality_text(q: dict) -> str:
     return "; ".join(parts)
 
 
-def run_demo(root: str | Path = "runs/demo", progress: bool = True) -> list:
+def run_demo(root: str | Path = "runs/demo", progress: bool = True, device: str | None = None) -> list:
     import torch
 
     # These networks are too small to gain from intra-op threads, and on a busy machine
@@ -50,7 +50,8 @@ def run_demo(root: str | Path = "runs/demo", progress: bool = True) -> list:
         if (out / runs.RUN).is_file():  # a previous demo's run: replace it
             shutil.rmtree(out)
         print(f"training {model} on {data} ...", flush=True)
-        results.append(runs.start(model, data, {**settings, "progress": progress}, out=out))
+        device_setting = {"device": device} if device else {}
+        results.append(runs.start(model, data, {**settings, "progress": progress, **device_setting}, out=out))
     print()
     print(f"{'model':<6} {'data':<8} {'steps':>6} {'seconds':>8}  quality")
     for r in results:

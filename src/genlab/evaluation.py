@@ -262,12 +262,13 @@ def _fmt(value) -> str:
     return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
-def evaluate_run(run_dir, *, n=None, metrics=None, seed: int = 0, iwae_k: int = IWAE_K) -> tuple[dict, Path]:
+def evaluate_run(run_dir, *, n=None, metrics=None, seed: int = 0, iwae_k: int = IWAE_K,
+                 device: str | None = None) -> tuple[dict, Path]:
     """``genlab eval RUN_DIR``: score a finished run and write ``eval.json`` beside it."""
     from .io import write_json
     from .runs import load_run, run_data
 
-    model, record = load_run(run_dir)
+    model, record = load_run(run_dir, device)
     if record is None:
         raise DataError(f"{run_dir} has no run.json: evaluate a run directory made by `genlab train`")
     train, test = run_data(record)

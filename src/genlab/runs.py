@@ -11,7 +11,8 @@
                             (samples.txt for text)
 
 A run directory is complete when run.json says ``"status": "complete"``. Every problem with
-the user's input is found before the directory is made.
+the user's input is found before the directory is made. Under torchrun every process trains
+and only rank 0 writes the directory (see ``genlab.distributed``).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import distributed
 from .config import from_dict, to_dict, write_settings_file
 from .errors import CheckpointError, ConfigError, GenlabError
 from .io import read_json, write_json
@@ -89,16 +91,21 @@ def prepare(model_name: str, data_spec: str, settings: dict, *, data_seed: int =
     import torch
 
     from .api import create
+    from .distributed import resolve_device
     from .models import get
-    from .trainer import TrainConfig, resolve_device
+    from .trainer import TrainConfig, check_precision
 
     cls = get(model_name)
     model_values, train_values = split_settings(cls, settings)
     train_config = from_dict(TrainConfig, train_values, what="training")
-    resolve_device(train_config.device)
+    device = resolve_device(train_config.device)
+    world = distributed.join(device)
     train_data, test_data = load_split(data_spec, data_seed, **data_settings(settings))
     torch.manual_seed(train_config.seed)  # the seed decides the initial weights too
     model = create(model_name, data=train_data, **model_values)
+    check_precision(model, train_config.precision, device)
+    if model.fitted and world.size > 1:
+        raise ConfigError(f"{model_name} is fitted in closed form or by EM, in one process: run it without torchrun")
     return model, train_config, train_data, test_data
 
 
@@ -148,14 +155,17 @@ def start(model_name: str, data_spec: str, settings: dict, *, out: str | Path | 
     }
     if dry_run:
         return record
+    world = distributed.join(distributed.resolve_device(train_config.device))
     run_dir = Path(out) if out is not None else new_run_dir(root, model_name, data_spec)
-    if run_dir.exists() and not run_dir.is_dir():
-        raise ConfigError(f"output directory {run_dir} is a file")
-    if run_dir.exists() and any(run_dir.iterdir()):
-        raise ConfigError(f"output directory {run_dir} is not empty; use --resume {run_dir} to continue it")
-    run_dir.mkdir(parents=True, exist_ok=True)
-    write_json(run_dir / RUN, record)
-    write_settings_file(run_dir / SETTINGS, model_name, data_spec, resolved_settings(record))
+    if world.writes:
+        if run_dir.exists() and not run_dir.is_dir():
+            raise ConfigError(f"output directory {run_dir} is a file")
+        if run_dir.exists() and any(run_dir.iterdir()):
+            raise ConfigError(f"output directory {run_dir} is not empty; use --resume {run_dir} to continue it")
+        run_dir.mkdir(parents=True, exist_ok=True)
+        write_json(run_dir / RUN, record)
+        write_settings_file(run_dir / SETTINGS, model_name, data_spec, resolved_settings(record))
+    run_dir = distributed.broadcast_object(run_dir, world)  # the name rank 0 chose (it has the time in it)
     return execute(model, train_config, train_data, test_data, run_dir, record, resume=False)
 
 
@@ -185,31 +195,47 @@ def resume(run_dir: str | Path, steps: int | None = None, progress: bool = True)
     settings["progress"] = progress
     model, train_config, train_data, test_data = prepare(record["model"], record["data"]["spec"], settings)
     record.update(status="running", train=to_dict(train_config))
-    write_json(run_dir / RUN, record)
+    if distributed.join(distributed.resolve_device(train_config.device)).writes:
+        write_json(run_dir / RUN, record)
     return execute(model, train_config, train_data, test_data, run_dir, record, resume=True)
 
 
-def execute(model, train_config, train_data, test_data, run_dir: Path, record: dict, *, resume: bool) -> RunResult:
+def execute(model, train_config, train_data, test_data, run_dir: Path, record: dict, *,
+            resume: bool) -> RunResult | None:
+    """Train (or fit), then save, measure and draw the pictures; under torchrun the ranks
+    other than 0 return None once training ends."""
     import torch
 
     from .api import fit
     from .trainer import Trainer
 
+    world = distributed.join(distributed.resolve_device(train_config.device))
     begin = time.perf_counter()
     try:
         if model.fitted:
             fit(model, train_data, train_config.seed)
             steps = model.n_iter_
         else:
-            monitors = monitors_for(train_data, test_data) if train_config.monitor else ()
+            monitors = monitors_for(train_data, test_data) if train_config.monitor and world.writes else ()
             trainer = Trainer(model, train_data, train_config, run_dir, monitors=monitors,
                               on_sample=picture(train_data, train_config.seed))
             trainer.run(resume=resume)
             steps = train_config.steps
+            if world.size > 1:  # every rank must end with the same weights, EMA included
+                digests = distributed.digests(model, world)
+                record["processes"] = {"count": world.size, "backend": torch.distributed.get_backend(),
+                                       "weights_sha256": digests}
+                if len(set(digests)) > 1:
+                    raise GenlabError(f"the {world.size} training processes ended with different weights")
     except Exception as err:  # a bug still keeps its traceback, but the run says it failed
-        record.update(status="failed", error=str(err))
-        write_json(run_dir / RUN, record)
+        if world.writes:
+            record.update(status="failed", error=str(err))
+            write_json(run_dir / RUN, record)
         raise
+    finally:
+        distributed.leave()
+    if not world.writes:
+        return None
     seconds = time.perf_counter() - begin
     model.save(run_dir)
     if train_config.progress:
@@ -295,7 +321,8 @@ def write_lines(path: Path, lines: list[str]) -> None:
     atomic_write(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
 
 
-def interpolation_grid(run_dir, out, *, pairs: int = 8, steps: int = 10, seed: int = 0) -> Path:
+def interpolation_grid(run_dir, out, *, pairs: int = 8, steps: int = 10, seed: int = 0,
+                       device: str | None = None) -> Path:
     """``genlab interpolate``: for ``pairs`` random pairs of the run's test images, one row
     each of x_a, the decodings of ``steps`` codes on the line from encode(x_a) to
     encode(x_b) (both ends included), then x_b; written as a grid PNG at ``out``."""
@@ -309,7 +336,7 @@ def interpolation_grid(run_dir, out, *, pairs: int = 8, steps: int = 10, seed: i
     out = Path(out)
     check(out.suffix == ".png", f"--out must end in .png, got {out.name}")
     check(pairs > 0 and steps >= 2, f"--pairs must be positive and --steps at least 2, got {pairs} and {steps}")
-    model, record = load_run(run_dir)
+    model, record = load_run(run_dir, device)
     if not model.interpolates:
         able = sorted(name for name, cls in MODELS.items() if cls.interpolates)
         raise ConfigError(f"{model.name} has no latent codes to interpolate; models that do: {', '.join(able)}")
@@ -323,7 +350,9 @@ def interpolation_grid(run_dir, out, *, pairs: int = 8, steps: int = 10, seed: i
     labelled = model.conditional and test.y is not None
     kwargs = {"labels_a": test.y[a], "labels_b": test.y[b]} if labelled else {}
     with torch.no_grad():
-        path = model.eval().interpolate(test.x[a], test.x[b], steps, **kwargs).cpu()  # (pairs, steps, C, H, W)
+        kwargs = {k: v.to(model.device) for k, v in kwargs.items()}
+        x_a, x_b = test.x[a].to(model.device), test.x[b].to(model.device)
+        path = model.eval().interpolate(x_a, x_b, steps, **kwargs).cpu()  # (pairs, steps, C, H, W)
     rows = torch.cat([test.x[a, None], path, test.x[b, None]], 1)                     # originals at both ends
     return save_image_grid(rows.flatten(0, 1), out, nrow=steps + 2)
 
@@ -398,12 +427,12 @@ def mode_monitor(data, seed: int = 0):
     return monitor
 
 
-def load_run(run_dir: str | Path):
-    """The model of a complete run directory."""
+def load_run(run_dir: str | Path, device: str | None = None):
+    """The model of a complete run directory, on ``device`` (default auto), and its run.json."""
     from .api import load
 
     run_dir = Path(run_dir)
     record = read_json(run_dir / RUN, "run record") if (run_dir / RUN).exists() else None
     if record is not None and record.get("status") != "complete":
         raise GenlabError(f"run {run_dir} is not complete (status: {record.get('status')}); resume it with --resume")
-    return load(run_dir), record
+    return load(run_dir, device or "auto"), record

@@ -5,7 +5,8 @@ this): a model lists its optimisers and its *phases* (``genlab.models.base``) â€
 optimisation step each, such as "discriminator" then "generator" for a GAN, as in
 stylegan2-ada â€” and the trainer runs them in order on batches drawn from data held in memory
 on the device, handing each the :class:`TrainState` (step, total, progress) and setting the
-learning rates the model's schedule asks for. It logs, draws sample
+learning rates the model's schedule asks for. Launched by torchrun it trains data-parallel
+(``genlab.distributed``): each process a part of the batch, gradients averaged. It logs, draws sample
 pictures and writes atomic checkpoints that hold everything needed to continue the run
 bit for bit: weights, optimiser states, step and random number generator states.
 """
@@ -14,22 +15,26 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import sys
 import time
 import zipfile
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Literal
 
 import torch
 
+from . import distributed
 from .config import check, check_positive, to_dict
+from .distributed import resolve_device
 from .errors import CheckpointError, ConfigError, DataError, TrainingDiverged
 from .io import atomic_write, load_state
 
 CHECKPOINT = "checkpoint.pt"
 METRICS = "metrics.jsonl"
+PRECISIONS = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 
 @dataclass(frozen=True)
 class TrainState:
@@ -53,12 +58,14 @@ class TrainConfig:
     log_every: int = 100
     sample_every: int = 500
     checkpoint_every: int = 500
-    device: str = "cpu"  # "cpu", "cuda", "cuda:1", or "auto"
+    device: str = "auto"  # auto (CUDA when present), cpu, cuda, cuda:N or mps
+    precision: Literal["fp32", "bf16", "fp16"] = "fp32"  # bf16/fp16: mixed precision (autocast); fp16 on CUDA only
     progress: bool = True
     monitor: bool = True  # log cheap quality figures every log_every steps (see genlab.runs.monitors_for)
 
     def __post_init__(self):
         check_positive(self, "steps", "batch_size", "log_every", "sample_every", "checkpoint_every")
+        check(self.precision in PRECISIONS, f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
 
 
 def stream_seed(seed: int, purpose: str) -> int:
@@ -72,15 +79,10 @@ def stream_seed(seed: int, purpose: str) -> int:
     return int.from_bytes(digest[:8], "little") >> 1
 
 
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        device = torch.device(name)
-    except RuntimeError:
-        raise ConfigError(f"device={name!r} is not a device; use cpu, cuda, cuda:N or auto") from None
-    check(device.type != "cuda" or torch.cuda.is_available(), f"device {name!r} requested but CUDA is not available")
-    return device
+def rank_seed(seed: int, rank: int) -> int:
+    """The seed of a process's training stream: one process (rank 0) uses the run's training
+    stream; under torchrun every other rank has a stream of its own."""
+    return stream_seed(seed, "train" if rank == 0 else f"train/rank {rank}")
 
 
 class Trainer:
@@ -90,6 +92,7 @@ class Trainer:
     ``checkpoint.pt``; ``monitors`` are callables ``model -> dict`` evaluated at every log
     step (for example mode coverage on the 2-D toys); ``on_sample(model, path)`` draws a picture
     (with a generator of its own, so that pictures never change the training RNG stream).
+    Under torchrun only rank 0 writes; ``batch_size`` is the global batch.
     """
 
     def __init__(self, model, data, config: TrainConfig, run_dir: str | Path | None = None,
@@ -97,7 +100,14 @@ class Trainer:
                  on_sample: Callable[..., None] | None = None):
         self.config = config
         self.device = resolve_device(config.device)
+        self.world = distributed.join(self.device)
+        check(config.batch_size % self.world.size == 0,
+              f"batch_size {config.batch_size} is the global batch: it must divide evenly among the "
+              f"{self.world.size} processes")
         self.model = model.to(self.device)
+        if self.world.size > 1:
+            distributed.global_batch_norm(self.model, self.device)
+            distributed.broadcast_state(self.model, self.world)
         self.x = data.x.to(self.device)
         self.y = data.y.to(self.device) if data.y is not None else None
         # two-domain data: the indices of A and of B (see data/domains.py)
@@ -106,12 +116,17 @@ class Trainer:
         if self.domains is not None and min(map(len, self.domains)) == 0:
             raise DataError(f"{data.name} needs examples of both domains to train on; one of them is empty")
         self.run_dir = Path(run_dir) if run_dir is not None else None
-        if self.run_dir is not None:
+        if self.run_dir is not None and self.world.writes:
             self.run_dir.mkdir(parents=True, exist_ok=True)
         self.monitors = monitors
         self.on_sample = on_sample
         self.optimizers = model.optimizers()
         self.phases = model.phases()
+        self.dtype = check_precision(model, config.precision, self.device)
+        # fp16 needs its gradients scaled up so that small ones do not underflow to zero;
+        # one scaler per optimiser, since each network's gradients have their own range
+        self.scalers = ({name: torch.amp.GradScaler(self.device.type) for name in self.optimizers}
+                        if self.dtype == torch.float16 else {})
         self.step = 0
         self.last_good = 0  # step of the last checkpoint written
         self.last_log_step = 0
@@ -124,7 +139,7 @@ class Trainer:
         if resume:
             self.load_checkpoint()
         else:
-            torch.manual_seed(stream_seed(self.config.seed, "train"))
+            torch.manual_seed(rank_seed(self.config.seed, self.world.rank))
         start = time.perf_counter()
         bar = self._progress_bar()
         self.model.train()
@@ -145,25 +160,33 @@ class Trainer:
             for _ in range(phase.repeats):
                 x, y = self.batch()
                 optimizer.zero_grad(set_to_none=True)
-                out = phase.loss(x, y, state)
-                out["loss"].backward()
-                optimizer.step()
+                with torch.autocast(self.device.type, dtype=self.dtype, enabled=self.dtype != torch.float32):
+                    out = phase.loss(x, y, state)
+                scaler = self.scalers.get(phase.optimizer)
+                (out["loss"] if scaler is None else scaler.scale(out["loss"])).backward()
+                distributed.average_gradients(optimizer, self.world)
+                if scaler is None:
+                    optimizer.step()
+                else:  # unscale, skip the step if any gradient overflowed, adapt the scale
+                    scaler.step(optimizer)
+                    scaler.update()
                 if phase.after is not None:
                     phase.after()
                 for key, value in out.items():
                     self.history[f"{phase.name}_{key}" if key == "loss" else key].append((self.step, value.detach()))
 
     def batch(self):
-        """A batch drawn uniformly with replacement from the in-memory training data.
+        """A batch drawn uniformly with replacement from the in-memory training data (this
+        process's share of the global batch under torchrun).
 
         For two-domain data, ``((x_a, x_b), y_a)``: ``batch_size`` examples of each domain and
         the labels of A only; B's labels, if any, are never seen in training.
         """
+        size = self.config.batch_size // self.world.size
         if self.domains is not None:
-            a, b = (part[torch.randint(len(part), (self.config.batch_size,), device=self.device)]
-                    for part in self.domains)
+            a, b = (part[torch.randint(len(part), (size,), device=self.device)] for part in self.domains)
             return (self.x[a], self.x[b]), (self.y[a] if self.y is not None else None)
-        index = torch.randint(len(self.x), (self.config.batch_size,), device=self.device)
+        index = torch.randint(len(self.x), (size,), device=self.device)
         return self.x[index], (self.y[index] if self.y is not None else None)
 
     def _boundary(self, bar, start: float) -> None:
@@ -173,7 +196,7 @@ class Trainer:
             self.log(start, bar)
         if self.run_dir is None:
             return
-        if final or step % cfg.sample_every == 0:
+        if (final or step % cfg.sample_every == 0) and self.world.writes:
             self.save_samples()
         if final or step % cfg.checkpoint_every == 0:
             self.check_weights()
@@ -182,21 +205,31 @@ class Trainer:
     # --- logging and the divergence guard -------------------------------------------------
 
     def log(self, start: float, bar) -> None:
-        """Average what was logged since the last call; stop if any loss went NaN/inf."""
+        """Average what was logged since the last call (over the processes too, under
+        torchrun); stop if any loss went NaN/inf."""
         record: dict[str, float] = {"step": self.step, "seconds": round(time.perf_counter() - start, 3)}
         bad_steps = []  # (first step with a non-finite value, key, value)
+        means = []
         for key, logged in self.history.items():  # (step, value) pairs: some keys log every few steps
             stacked = torch.stack([value for _, value in logged]).float()
             bad = ~torch.isfinite(stacked)
             if bad.any():
                 index = int(bad.nonzero()[0, 0])
                 bad_steps.append((logged[index][0], key, stacked[index].item()))
-            record[key] = float(stacked.mean())
+            means.append(stacked.mean())
+        if means:
+            means = distributed.mean_over_ranks(torch.stack(means), self.world).tolist()
+        record.update(zip(self.history, means))
         if bad_steps:  # name the loss that went first, not the first key logged
             first, key, value = min(bad_steps, key=lambda b: b[0])
             raise self.diverged(first, f"{key} is {value}")
+        if not all(map(math.isfinite, means)):
+            key = next(k for k, v in zip(self.history, means) if not math.isfinite(v))
+            raise self.diverged(self.step, f"{key} went non-finite in another process")
         self.history.clear()
         self.last_log_step = self.step
+        if not self.world.writes:
+            return
         self.model.eval()
         with torch.no_grad():
             for monitor in self.monitors:
@@ -226,6 +259,8 @@ class Trainer:
     def _progress_bar(self):
         """A bar in a terminal; in a log file or CI, a plain line at every log step instead of
         thousands of carriage-return updates."""
+        if not self.world.writes:
+            return LineProgress(self.model.name, self.config.steps, self.step, quiet=True)
         if self.config.progress and not sys.stderr.isatty():
             return LineProgress(self.model.name, self.config.steps, self.step)
         from tqdm.auto import tqdm
@@ -244,13 +279,20 @@ class Trainer:
     # --- checkpoints ------------------------------------------------------------------------
 
     def save_checkpoint(self) -> None:
+        rng = distributed.gather_rng(self.world, self.device)  # every rank takes part
+        if not self.world.writes:
+            self.last_good = self.step
+            return
         state = {
             "format_version": 1,
             "step": self.step,
             "model": {k: v.detach().cpu() for k, v in self.model.state_dict().items()},
             "optimizers": {k: opt.state_dict() for k, opt in self.optimizers.items()},
-            "rng_cpu": torch.get_rng_state(),
-            "rng_cuda": torch.cuda.get_rng_state(self.device) if self.device.type == "cuda" else None,
+            "scalers": {k: scaler.state_dict() for k, scaler in self.scalers.items()},
+            "rng_cpu": rng[0]["cpu"],
+            "rng_cuda": rng[0]["cuda"],
+            "processes": self.world.size,
+            "rng_ranks": rng if self.world.size > 1 else None,
             "train_config": to_dict(self.config),
         }
         atomic_write(self.run_dir / CHECKPOINT, lambda tmp: torch.save(state, tmp))
@@ -273,25 +315,49 @@ class Trainer:
         if int(state["step"]) > self.config.steps:
             raise ConfigError(f"checkpoint {path} is at step {state['step']}, beyond steps={self.config.steps}; "
                               f"resume with more steps")
+        saved_by = int(state.get("processes") or 1)
+        if saved_by != self.world.size:
+            raise ConfigError(f"checkpoint {path} was written by {saved_by} training process"
+                              f"{'es' * (saved_by != 1)}; resume it with as many (torchrun --nproc_per_node), "
+                              f"not {self.world.size}")
         load_state(self.model, state["model"], str(path))
         for name, opt in self.optimizers.items():
             try:
                 opt.load_state_dict(state["optimizers"][name])
             except (KeyError, ValueError) as err:
                 raise CheckpointError(f"checkpoint {path} does not fit optimizer {name!r}: {err}") from None
-        torch.set_rng_state(state["rng_cpu"])
-        if state.get("rng_cuda") is not None and self.device.type == "cuda":
-            torch.cuda.set_rng_state(state["rng_cuda"], self.device)
+        for name, scaler in self.scalers.items():
+            if name not in state.get("scalers", {}):
+                raise CheckpointError(f"checkpoint {path} was not written in fp16: it has no gradient scale for "
+                                      f"{name!r}; resume with the precision it was trained in")
+            scaler.load_state_dict(state["scalers"][name])
+        rng = state["rng_ranks"][self.world.rank] if state.get("rng_ranks") else {
+            "cpu": state["rng_cpu"], "cuda": state.get("rng_cuda")}
+        torch.set_rng_state(rng["cpu"])
+        if rng["cuda"] is not None and self.device.type == "cuda":
+            torch.cuda.set_rng_state(rng["cuda"], self.device)
         self.step = self.last_good = self.last_log_step = int(state["step"])
-        truncate_metrics(self.run_dir / METRICS, self.step)
+        if self.world.writes:
+            truncate_metrics(self.run_dir / METRICS, self.step)
+
+
+def check_precision(model, precision: str, device: torch.device) -> torch.dtype:
+    """The dtype autocast runs the networks in, or a one-line ConfigError."""
+    if precision not in model.precisions:
+        raise ConfigError(f"precision={precision} is not for {model.name}, which trains in "
+                          f"{' or '.join(model.precisions)}")
+    if precision == "fp16" and device.type != "cuda":
+        raise ConfigError(f"precision=fp16 needs a CUDA GPU (its gradient scaler and fast float16 kernels); "
+                          f"on {device.type} use bf16")
+    return PRECISIONS[precision]
 
 
 class LineProgress:
     """The progress bar's interface for a stream that is not a terminal: one line each time
     the trainer logs (``set_postfix``), with the step, the time and the logged figures."""
 
-    def __init__(self, desc: str, total: int, initial: int = 0, stream=None):
-        self.desc, self.total, self.n = desc, total, initial
+    def __init__(self, desc: str, total: int, initial: int = 0, stream=None, quiet: bool = False):
+        self.desc, self.total, self.n, self.quiet = desc, total, initial, quiet
         self.stream = stream or sys.stderr
         self.start = time.perf_counter()
 
@@ -304,7 +370,8 @@ class LineProgress:
                    + (f": {figures}" if figures else ""))
 
     def write(self, text: str) -> None:
-        print(text, file=self.stream, flush=True)
+        if not self.quiet:
+            print(text, file=self.stream, flush=True)
 
     def close(self) -> None:
         pass

@@ -46,16 +46,19 @@ def build(name: str, values: dict, networks: dict | None = None) -> Model:
     return model
 
 
-def load_model(directory, device: str | None = None) -> Model:
+def load_model(directory, device: str = "auto") -> Model:
     """Rebuild a model saved by ``model.save(directory)``: its class from the registry, its
-    config and any user networks from ``config.json``, its weights from the safetensors file."""
+    config and any user networks from ``config.json``, its weights from the safetensors file,
+    on ``device`` (auto: a CUDA GPU when there is one), whatever device it was trained on."""
+    from ..distributed import resolve_device
     from ..io import load_state
     from .saving import CONFIG, WEIGHTS, read_saved
 
+    device = resolve_device(device or "auto")
     meta, state = read_saved(directory)
     try:
         model = build(meta["model"], meta["config"], networks=meta.get("networks"))
     except ConfigError as err:
         raise CheckpointError(f"{directory}/{CONFIG}: {err}") from None
     load_state(model, state, f"{directory}/{WEIGHTS}")
-    return model.to(device) if device else model
+    return model.to(device)

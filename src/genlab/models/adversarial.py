@@ -91,7 +91,8 @@ class MLPNetworks(Settings):
 def discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor,
                        real_targets: torch.Tensor | None = None) -> torch.Tensor:
     """-E log D(x) - E log(1 - D(G(z))), with D = sigmoid(logits); soft real targets t give
-    the cross-entropy -E [t log D(x) + (1 - t) log(1 - D(x))] on the real half."""
+    the cross-entropy -E [t log D(x) + (1 - t) log(1 - D(x))] on the real half (in fp32)."""
+    real_logits, fake_logits = real_logits.float(), fake_logits.float()
     if real_targets is None:
         real = F.softplus(-real_logits).mean()
     else:
@@ -101,12 +102,12 @@ def discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor,
 
 def minimax_generator_loss(fake_logits: torch.Tensor) -> torch.Tensor:
     """E log(1 - D(G(z))) = -E softplus(logits): saturates when D rejects the fakes."""
-    return -F.softplus(fake_logits).mean()
+    return -F.softplus(fake_logits.float()).mean()
 
 
 def nonsaturating_generator_loss(fake_logits: torch.Tensor) -> torch.Tensor:
     """-E log D(G(z)): same fixed point, strong gradients early in training."""
-    return F.softplus(-fake_logits).mean()
+    return F.softplus(-fake_logits.float()).mean()
 
 
 GENERATOR_LOSSES = {"minimax": minimax_generator_loss, "nonsaturating": nonsaturating_generator_loss}

@@ -83,7 +83,7 @@ class Autoregressive(Model):
 
     def log_prob(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         """log p(x) per image in nats: the sum of the per-pixel conditionals (exact)."""
-        logits = self.net(self.model_input(x), self.condition(labels, len(x)))  # (B, n_out, H, W)
+        logits = self.net(self.model_input(x), self.condition(labels, len(x))).float()  # (B, n_out, H, W)
         if self.n_out == 1:
             return -F.binary_cross_entropy_with_logits(logits, x, reduction="none").flatten(1).sum(1)
         target = levels(x, self.config.n_bins)                                 # (B, 1, H, W)

@@ -90,6 +90,9 @@ class Model(nn.Module):
     translates: ClassVar[bool] = False    # ``translate`` / ``cycle`` / ``translation_grid`` (two domains)
     classifies: ClassVar[bool] = False    # ``predict`` / ``accuracy`` (domain adaptation)
     networks: ClassVar[tuple[str, ...]] = ()  # networks a user may supply: create(name, generator=...)
+    # the trainer's ``precision`` settings it trains in: autocast runs its networks in bf16 or
+    # fp16, and its losses and likelihoods are summed in fp32 (networks' outputs are cast back)
+    precisions: ClassVar[tuple[str, ...]] = ("fp32", "bf16", "fp16")
     # what an older genlab saved and this one derives otherwise (step counters now in the
     # trainer's state): state-dict keys dropped and config keys ignored when loading
     retired_state: ClassVar[tuple[str, ...]] = ()

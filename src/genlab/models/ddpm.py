@@ -378,7 +378,7 @@ class DDPM(Model):
             y = torch.where(drop, torch.full_like(y, cfg.num_classes), y)
         t = torch.randint(cfg.timesteps, (len(x),), device=x.device)
         noise = torch.randn_like(x0)
-        out = self.net(self.process.q_sample(x0, t, noise), t, y)
+        out = self.net(self.process.q_sample(x0, t, noise), t, y).float()
         return {"loss": F.mse_loss(out, self.process.target(x0, noise, t, cfg.prediction))}
 
     # --- sampling ------------------------------------------------------------------------------------

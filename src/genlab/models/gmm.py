@@ -219,6 +219,7 @@ class GMM(Model):
     name = "gmm"
     Config = GMMConfig
     fitted = True
+    precisions = ("fp32",)  # EM's sums and log-determinants in full precision
     likelihood = True
     presets = {"digits": dict(components=10)}  # the demo's and README's digits figures
     retired_config = ("seed",)  # the seed of EM's restarts is the run's (``fit(..., seed=)``)

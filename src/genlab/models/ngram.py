@@ -200,6 +200,7 @@ class NGram(Model):
     Config = NGramConfig
     data_kinds = ("text",)  # the only data it takes; its samples are strings
     fitted = True
+    precisions = ("fp32",)  # counts, not networks
     likelihood = True
     Sampling = NGramSampling
     learned_config = ("vocab", "table_sizes")

@@ -124,13 +124,13 @@ class VAE(Autoencoding):
     # --- encoder, decoder, likelihood ------------------------------------------------------
 
     def posterior(self, x_in: torch.Tensor, c: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        mu, logvar = (self.encoder(x_in) if c is None else self.encoder(x_in, c)).chunk(2, dim=1)
+        mu, logvar = (self.encoder(x_in) if c is None else self.encoder(x_in, c)).float().chunk(2, dim=1)
         return mu, logvar.clamp(-12, 8)
 
     def decoder_params(self, z: torch.Tensor, c: torch.Tensor | None = None
                        ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """(logits, None) for Bernoulli; (mean, log-variance) or (mean, log-scale) otherwise."""
-        out = self.decoder(z) if c is None else self.decoder(z, c)
+        out = (self.decoder(z) if c is None else self.decoder(z, c)).float()  # likelihoods in fp32
         if self.config.likelihood == "bernoulli":
             return out, None
         mean, log_spread = out.chunk(2, dim=1)
