@@ -88,6 +88,12 @@ def main() -> None:
                      f"seed {args.seed}, {MODELS[name][0] | changes}", scores)
         if name != "stylegan":
             continue
+        with torch.no_grad():  # the live generator beside its EMA, which the samples above come from
+            z = torch.randn(1000, model.config.latent_dim, generator=torch.Generator().manual_seed(args.seed))
+            live = model.to_data(model.generator(z, generator=torch.Generator().manual_seed(args.seed)))
+        s = evaluate(live, train, test, n=1000, metrics=["features", "classes"], seed=args.seed)["scores"]
+        print(f"live generator (not the EMA): FD {s['frechet_distance']['model']:.2f}, precision "
+              f"{s['precision']['model']:.3f}, recall {s['recall']['model']:.3f}, classes {s['classes_hit']['model']}")
         print(f"\n{'psi':>5} {'precision':>10} {'recall':>8} {'FD':>8} {'classes':>8}")
         for psi in PSI:
             with torch.no_grad():

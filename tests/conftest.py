@@ -187,6 +187,17 @@ def trained(name: str, data, steps: int = 5):
     return fit_briefly(genlab.create(name, data=data, **tiny(name)), data, steps)
 
 
+def straight_and_resumed(trainer, steps: int, stop: int):
+    """``trainer(steps, out)`` (a Trainer writing to ``out``) run straight through, and run to
+    ``stop`` then resumed to ``steps``: the two trainers, for their models to be compared."""
+    straight = trainer(steps, "a")
+    straight.run()
+    trainer(stop, "b").run()
+    resumed = trainer(steps, "b")
+    resumed.run(resume=True)
+    return straight, resumed
+
+
 def same_state(a, b) -> bool:
     sa, sb = a.state_dict(), b.state_dict()
     return sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)

@@ -98,7 +98,8 @@ def max_difference(saved: dict, model) -> float:
 
 @pytest.mark.parametrize("model_name,data,extra", [
     ("vae", "digits", {}),
-    ("dcgan", "mnist5k", {"batch_norm_check": True}),
+    ("dcgan", "mnist5k", {"batch_norm_check": True}),  # batch norm over the global batch
+    ("gan", "ring8", {"ema": 0.9}),  # an EMA of the generator, identical on both ranks
 ])
 def test_two_ranks_train_what_one_process_trains_on_the_same_global_batch(tmp_path, monkeypatch, model_name,
                                                                          data, extra):
@@ -107,7 +108,7 @@ def test_two_ranks_train_what_one_process_trains_on_the_same_global_batch(tmp_pa
     if model_name == "dcgan":
         sets.update(latent_dim=8, width=4)
     else:
-        sets.update(hidden=16, layers=1)
+        sets.update(hidden=16, layers=1, **{k: v for k, v in extra.items() if k == "ema"})
     args = [f"{k}={v}" for k, v in sets.items()]
     result = run_torchrun("train", model_name, "--data", data, *[a for s in args for a in ("--set", s)],
                           "--out", "ddp", cwd=tmp_path)
@@ -129,6 +130,9 @@ def test_two_ranks_train_what_one_process_trains_on_the_same_global_batch(tmp_pa
     assert max_difference(saved, reference) < 2e-5
     if extra.get("batch_norm_check"):
         assert any(k.endswith("running_var") for k in saved)
+    if "ema" in extra:  # the average moved away from the live weights, the same way on both ranks
+        live, average = saved["generator.0.weight"], saved["generator_ema.average.0.weight"]
+        assert not torch.equal(live, average)
 
 
 def test_rank_streams_split_is_what_a_rank_draws(monkeypatch):

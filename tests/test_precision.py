@@ -14,7 +14,8 @@ from genlab.distributed import resolve_device
 from genlab.errors import ConfigError
 from genlab.metrics import mode_metrics
 from genlab.trainer import Trainer, TrainConfig
-from conftest import assert_one_line_error, assert_succeeded, run_cli, run_main, same_state, tiny_sets
+from conftest import (assert_one_line_error, assert_succeeded, run_cli, run_main, same_state, straight_and_resumed,
+                      tiny_sets)
 from test_gan import SHORT_BUDGET_RADIUS_SIGMAS
 from test_vae import diagonal_gaussian_bits_per_dim
 
@@ -65,11 +66,7 @@ def test_bf16_resume_is_bitwise_equal(tmp_path):
                              precision="bf16", device="cpu")
         return Trainer(model, train, config, tmp_path / out)
 
-    straight = trainer(30, "a")
-    straight.run()
-    trainer(20, "b").run()
-    resumed = trainer(30, "b")
-    resumed.run(resume=True)
+    straight, resumed = straight_and_resumed(trainer, 30, 20)
     assert same_state(straight.model, resumed.model)
 
 
@@ -121,3 +118,16 @@ def test_sample_eval_and_interpolate_take_a_device(tmp_path, capsys):
     assert genlab.load(run, device="cpu").device == torch.device("cpu")
     r = run_main(capsys, "sample", str(run), "--out", str(tmp_path / "t.png"), "--device", "nonsense")
     assert r.returncode == 2 and "'nonsense' is not a device" in r.stderr
+
+
+def test_compile_compiles_each_network_in_place_and_keeps_the_weights_names(monkeypatch, tmp_path, capsys):
+    compiled = []
+    monkeypatch.setattr(torch.nn.Module, "compile", lambda self, *a, **k: compiled.append(type(self).__name__))
+    train, _ = load_dataset("digits").split(0.2, seed=0)
+    model = genlab.create("vae", data=train, hidden=16, layers=1)
+    keys = list(model.state_dict())
+    Trainer(model, train, TrainConfig(steps=2, batch_size=8, progress=False, compile=True, device="cpu")).run()
+    assert sorted(compiled) == sorted(type(m).__name__ for m in model.children()) and compiled
+    assert list(model.state_dict()) == keys
+    assert_one_line_error(run_main(capsys, "train", "gmm", "--data", "ring8", "--set", "compile=true",
+                                   "--out", tmp_path / "g"), "compile=true", "gmm")

@@ -104,7 +104,7 @@ def fit(model: Model, data, seed: int = 0) -> Model:
     """Closed-form or EM fit: text models count their texts, the others take the tensor."""
     if data.kind == "text":
         return model.fit(data.texts)
-    return model.fit(data.x, n_bins=data.n_bins, seed=seed)
+    return model.fit(data.dense().x, n_bins=data.n_bins, seed=seed)
 
 
 def train(model: Model, data, **settings) -> Model:

@@ -33,7 +33,7 @@ def cmd_list(args) -> int:
         cls = get(args.model)
         print(f"{cls.name}: {summary(cls)}")
         rows = {"settings (--set key=value):": (describe(cls.Config), notes(cls.Config)),
-                "training settings (--set key=value; also --steps, --seed):": (describe(TrainConfig),
+                "training settings (--set key=value; also --steps, --seed, --device):": (describe(TrainConfig),
                                                                                notes(TrainConfig))}
         width = max(len(name) for table, _ in rows.values() for name, _, _ in table)
         kinds = max(len(tp) for table, _ in rows.values() for _, tp, _ in table)
@@ -41,6 +41,8 @@ def cmd_list(args) -> int:
             print(title)
             for name, tp, default in table:
                 print(f"  {name:<{width}} {tp:<{kinds}} {default:<12} {said[name]}".rstrip())
+        print("data settings (--set key=value): binarize=THRESHOLD thresholds the images once; stream=true reads "
+              "an image folder from disk as it trains")
         if cls.presets:
             print("presets: `genlab train MODEL --data NAME` starts from these, its benchmark's settings:")
             for data, values in cls.presets.items():

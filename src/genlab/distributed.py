@@ -122,20 +122,17 @@ def broadcast_state(module: nn.Module, world: World) -> None:
 def average_gradients(optimizer: torch.optim.Optimizer, world: World) -> None:
     """Replace each gradient by its mean over the ranks, in one flat all_reduce.
 
-    A parameter that got no gradient on some rank counts as zero there; one that got none on
-    any rank keeps none (as on one process, the optimiser then skips it). One more entry per
-    parameter carries that count, so the ranks need not agree beforehand on which were used.
+    A phase uses the same networks on every rank, so the parameters that got a gradient are
+    the same everywhere; one without (zeros in the sum) keeps none, and the optimiser skips
+    it as on one process. Nothing is read back to the host, so a GPU never waits here.
     """
     if world.size == 1:
         return
     params = [p for group in optimizer.param_groups for p in group["params"]]
-    flat = torch.cat([torch.cat([p.grad.reshape(-1) if p.grad is not None else p.new_zeros(p.numel())
-                                 for p in params]),
-                      torch.tensor([float(p.grad is not None) for p in params], device=params[0].device)])
+    flat = torch.cat([p.grad.reshape(-1) if p.grad is not None else p.new_zeros(p.numel()) for p in params])
     dist.all_reduce(flat)
-    grads, used = flat[:-len(params)].split([p.numel() for p in params]), flat[-len(params):]
-    for p, grad, count in zip(params, grads, used.tolist()):
-        if count:
+    for p, grad in zip(params, flat.split([p.numel() for p in params])):
+        if p.grad is not None:
             p.grad = (grad / world.size).view_as(p).to(p.dtype)
 
 
@@ -203,9 +200,9 @@ class GlobalBatchNorm(nn.modules.batchnorm._BatchNorm):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not (self.training and dist.is_initialized() and dist.get_world_size() > 1):
             return super().forward(x)
-        dims = [0, *range(2, x.dim())]
-        count = torch.tensor(float(x.numel() // x.shape[1]), device=x.device)
-        dist.all_reduce(count)
+        dims, dtype = [0, *range(2, x.dim())], x.dtype
+        x = x.float()  # the moments in fp32 under mixed precision too
+        count = x.numel() // x.shape[1] * dist.get_world_size()  # every rank holds an equal share
         sums = SumOverRanks.apply(torch.stack([x.sum(dims), x.square().sum(dims)]))
         mean = sums[0] / count
         var = (sums[1] / count - mean.square()).clamp_min(0)
@@ -214,10 +211,10 @@ class GlobalBatchNorm(nn.modules.batchnorm._BatchNorm):
                 self.num_batches_tracked.add_(1)
                 momentum = self.momentum if self.momentum is not None else 1 / float(self.num_batches_tracked)
                 self.running_mean.lerp_(mean, momentum)
-                self.running_var.lerp_(var * count / (count - 1).clamp_min(1), momentum)
+                self.running_var.lerp_(var * count / max(count - 1, 1), momentum)
         shape = (1, -1, *[1] * (x.dim() - 2))
         y = (x - mean.view(shape)) * torch.rsqrt(var.view(shape) + self.eps)
-        return y * self.weight.view(shape) + self.bias.view(shape) if self.affine else y
+        return (y * self.weight.view(shape) + self.bias.view(shape) if self.affine else y).to(dtype)
 
 
 def global_batch_norm(module: nn.Module, device: torch.device) -> nn.Module:

@@ -81,6 +81,9 @@ def check_metrics(names: list[str], data) -> None:
             raise DataError(f"metric {name!r} is for point data; use 'features' for images")
 
 
+STORED_TRAIN, STORED_TEST = 20_000, 10_000  # examples of an image store evaluation reads
+
+
 def evaluate(model_or_samples, train, test=None, *, n: int | None = None, metrics: list[str] | None = None,
              seed: int = 0, cache_dir=None, iwae_k: int = IWAE_K) -> dict:
     """Score a model (or a tensor of its samples) against held-out data; returns a JSON-able
@@ -93,6 +96,8 @@ def evaluate(model_or_samples, train, test=None, *, n: int | None = None, metric
         from .runs import SPLIT_SEED, TEST_FRACTION
 
         train, test = train.split(TEST_FRACTION, seed=SPLIT_SEED)
+    if train.stored:  # an image folder held as uint8 or streamed: at most these many read as floats
+        train, test = train.dense(STORED_TRAIN), test.dense(STORED_TEST)
     model = None if isinstance(model_or_samples, torch.Tensor) else model_or_samples
     names = resolve_metrics(metrics) if metrics else default_metrics(model, train)
     check_metrics(names, train)

@@ -35,7 +35,8 @@ TEST_FRACTION = 0.2
 SPLIT_SEED = 0
 MODE_SAMPLES = 2_500  # docs/EVALUATION.md's protocol
 DATA_KEYS = ("data_shape", "n_bins", "num_classes")  # model settings taken from the data
-DATA_SETTINGS = {"binarize": float}  # --set keys that change the data, recorded under run.json's "data"
+DATA_SETTINGS = {"binarize": float, "stream": bool}  # --set keys that change the data, recorded under run.json's "data"
+STORED_MEASURE = 5_000  # held-out images of an image store a run measures (genlab eval reads more)
 
 
 @dataclass
@@ -104,24 +105,27 @@ def prepare(model_name: str, data_spec: str, settings: dict, *, data_seed: int =
     torch.manual_seed(train_config.seed)  # the seed decides the initial weights too
     model = create(model_name, data=train_data, **model_values)
     check_precision(model, train_config.precision, device)
+    if train_config.compile and model.fitted:
+        raise ConfigError(f"compile=true compiles networks; {model_name} is fitted in closed form or by EM")
     if model.fitted and world.size > 1:
         raise ConfigError(f"{model_name} is fitted in closed form or by EM, in one process: run it without torchrun")
     return model, train_config, train_data, test_data
 
 
 def load_split(data_spec: str, data_seed: int = 0, test_fraction: float = TEST_FRACTION,
-               split_seed: int = SPLIT_SEED, binarize: float | None = None):
+               split_seed: int = SPLIT_SEED, binarize: float | None = None, stream: bool = False):
     """The (train, test) halves of a dataset, split the way every run splits it."""
     from .data import load_dataset
 
-    return load_dataset(data_spec, seed=data_seed, binarize=binarize).split(test_fraction, seed=split_seed)
+    data = load_dataset(data_spec, seed=data_seed, binarize=binarize, stream=stream)
+    return data.split(test_fraction, seed=split_seed)
 
 
 def run_data(record: dict):
     """The (train, test) split a run was trained and held out on, from its run.json."""
     data = record["data"]
     return load_split(data["spec"], data["seed"], data["test_fraction"], data["split_seed"],
-                      binarize=data.get("binarize"))
+                      binarize=data.get("binarize"), stream=bool(data.get("stream")))
 
 
 def new_run_dir(root: str | Path, model_name: str, data_name: str) -> Path:
@@ -261,6 +265,8 @@ def measure(model, train_data, test_data, seed: int = 0, progress: bool = False)
     import torch
 
     model.eval()
+    if test_data.stored and model.likelihood:  # part of an image store, read as floats
+        test_data = test_data.dense(STORED_MEASURE)
     with torch.no_grad():
         with evaluation_progress(model, progress) as options:
             quality = {k: round(v, 4) for k, v in model.evaluate(test_data, **options).items()}
@@ -353,11 +359,12 @@ def interpolation_grid(run_dir, out, *, pairs: int = 8, steps: int = 10, seed: i
         kwargs = {k: v.to(model.device) for k, v in kwargs.items()}
         x_a, x_b = test.x[a].to(model.device), test.x[b].to(model.device)
         path = model.eval().interpolate(x_a, x_b, steps, **kwargs).cpu()  # (pairs, steps, C, H, W)
-    rows = torch.cat([test.x[a, None], path, test.x[b, None]], 1)                     # originals at both ends
+    rows = torch.cat([test.x[a][:, None], path, test.x[b][:, None]], 1)                     # originals at both ends
     return save_image_grid(rows.flatten(0, 1), out, nrow=steps + 2)
 
 
 MONITOR_IMAGES = 256  # a small N: the Frechet distance is biased upwards, but its trend shows collapse
+MONITOR_STORED = 10_000  # training images of an image store the monitor's feature network learns from
 
 
 def monitors_for(train_data, test_data) -> tuple:
@@ -369,6 +376,8 @@ def monitors_for(train_data, test_data) -> tuple:
     if train_data.modes is not None:
         return (mode_monitor(train_data),)
     if train_data.kind == "image" and train_data.y is not None:
+        if train_data.stored:  # the feature network and the real set from part of an image store
+            train_data, test_data = train_data.dense(MONITOR_STORED), test_data.dense(MONITOR_STORED // 4)
         return (frechet_monitor(train_data, test_data),)
     return ()
 

@@ -28,6 +28,7 @@ import torch
 
 from . import distributed
 from .config import check, check_positive, to_dict
+from .data.stores import FileStore, StoreImages
 from .distributed import resolve_device
 from .errors import CheckpointError, ConfigError, DataError, TrainingDiverged
 from .io import atomic_write, load_state
@@ -62,9 +63,13 @@ class TrainConfig:
     precision: Literal["fp32", "bf16", "fp16"] = "fp32"  # bf16/fp16: mixed precision (autocast); fp16 on CUDA only
     progress: bool = True
     monitor: bool = True  # log cheap quality figures every log_every steps (see genlab.runs.monitors_for)
+    workers: int = 2  # DataLoader processes decoding streamed images (0: in the training process)
+    compile: bool = False  # torch.compile the networks (for GPUs; the first steps wait while it compiles)
+    channels_last: bool = True  # on CUDA, convolutions in the channels-last layout tensor cores prefer
 
     def __post_init__(self):
         check_positive(self, "steps", "batch_size", "log_every", "sample_every", "checkpoint_every")
+        check(self.workers >= 0, f"workers must be 0 (decode in the training process) or more, got {self.workers}")
         check(self.precision in PRECISIONS, f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
 
 
@@ -105,10 +110,22 @@ class Trainer:
               f"batch_size {config.batch_size} is the global batch: it must divide evenly among the "
               f"{self.world.size} processes")
         self.model = model.to(self.device)
+        self.streamed = isinstance(data.x, FileStore)
+        if self.streamed and data.domain is not None:
+            raise DataError("stream=true reads one image folder; two domains are held in memory")
+        self.labels = data.y  # on the CPU, for the streaming workers
+        self.stream = None  # batches read ahead from disk, from the step run() starts at
         if self.world.size > 1:
             distributed.global_batch_norm(self.model, self.device)
             distributed.broadcast_state(self.model, self.world)
-        self.x = data.x.to(self.device)
+        # images in channels-last order on CUDA, where cuDNN's convolutions run faster so
+        self.memory_format = (torch.channels_last if config.channels_last and self.device.type == "cuda"
+                              and data.kind == "image" and len(data.shape) == 3 else None)
+        if self.memory_format is not None:
+            self.model.to(memory_format=self.memory_format)
+        if config.compile:
+            compile_networks(self.model)
+        self.x = data.x.to(self.device)  # a tensor, or an image store (uint8 levels, or files)
         self.y = data.y.to(self.device) if data.y is not None else None
         # two-domain data: the indices of A and of B (see data/domains.py)
         self.domains = None if data.domain is None else [
@@ -140,6 +157,8 @@ class Trainer:
             self.load_checkpoint()
         else:
             torch.manual_seed(rank_seed(self.config.seed, self.world.rank))
+        if self.streamed:
+            self.stream = StreamedBatches(self, first_step=self.step + 1)
         start = time.perf_counter()
         bar = self._progress_bar()
         self.model.train()
@@ -183,11 +202,16 @@ class Trainer:
         the labels of A only; B's labels, if any, are never seen in training.
         """
         size = self.config.batch_size // self.world.size
+        if self.stream is not None:
+            return self.stream.next()
         if self.domains is not None:
             a, b = (part[torch.randint(len(part), (size,), device=self.device)] for part in self.domains)
             return (self.x[a], self.x[b]), (self.y[a] if self.y is not None else None)
         index = torch.randint(len(self.x), (size,), device=self.device)
-        return self.x[index], (self.y[index] if self.y is not None else None)
+        x = self.x[index]
+        if self.memory_format is not None:
+            x = x.contiguous(memory_format=self.memory_format)
+        return x, (self.y[index] if self.y is not None else None)
 
     def _boundary(self, bar, start: float) -> None:
         cfg, step = self.config, self.step
@@ -341,6 +365,15 @@ class Trainer:
             truncate_metrics(self.run_dir / METRICS, self.step)
 
 
+def compile_networks(model) -> None:
+    """``torch.compile`` each network of the model in place (the weights keep their names,
+    so checkpoints and saved models are the same as without)."""
+    if model.fitted:
+        raise ConfigError(f"compile=true compiles networks; {model.name} is fitted in closed form or by EM")
+    for network in model.children():
+        network.compile()
+
+
 def check_precision(model, precision: str, device: torch.device) -> torch.dtype:
     """The dtype autocast runs the networks in, or a one-line ConfigError."""
     if precision not in model.precisions:
@@ -350,6 +383,41 @@ def check_precision(model, precision: str, device: torch.device) -> torch.dtype:
         raise ConfigError(f"precision=fp16 needs a CUDA GPU (its gradient scaler and fast float16 kernels); "
                           f"on {device.type} use bf16")
     return PRECISIONS[precision]
+
+
+class StreamedBatches:
+    """Batches of a streamed image folder, decoded in ``workers`` DataLoader processes.
+
+    The k-th batch of step s on rank r holds the examples a generator seeded by (seed, r, s,
+    k) draws, uniformly with replacement as in memory: every step's batches are fixed in
+    advance, so the workers can read ahead and a resumed run reads what the first run would
+    have. A corrupt image is named in one line and stops the run, as it does in memory:
+    skipping it would train on other data than the folder holds.
+    """
+
+    def __init__(self, trainer: "Trainer", first_step: int):
+        cfg, world = trainer.config, trainer.world
+        draws = sum(phase.repeats for phase in trainer.phases)
+        size, n = cfg.batch_size // world.size, len(trainer.x)
+
+        def indices():
+            for step in range(first_step, cfg.steps + 1):
+                for k in range(draws):
+                    g = torch.Generator().manual_seed(stream_seed(cfg.seed, f"batch {world.rank} {step} {k}"))
+                    yield torch.randint(n, (size,), generator=g).tolist()
+
+        loader = torch.utils.data.DataLoader(
+            StoreImages(trainer.x, trainer.labels), batch_sampler=indices(), num_workers=cfg.workers,
+            pin_memory=trainer.device.type == "cuda", prefetch_factor=4 if cfg.workers else None,
+            generator=torch.Generator().manual_seed(cfg.seed))  # its own: the training stream stays untouched
+        self.batches, self.device, self.labelled = iter(loader), trainer.device, trainer.labels is not None
+
+    def next(self):
+        try:
+            x, y = next(self.batches)
+        except DataError as err:  # raised in a worker: its message ends with the original line
+            raise DataError(str(err).strip().splitlines()[-1].removeprefix("genlab.errors.DataError: ")) from None
+        return x.to(self.device, non_blocking=True), (y.to(self.device) if self.labelled else None)
 
 
 class LineProgress:

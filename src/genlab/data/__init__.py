@@ -15,6 +15,7 @@ Two datasets as domains A and B (for ``cyclegan`` and ``dann``) are a built-in p
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import torch
@@ -34,7 +35,9 @@ __all__ = ["Dataset", "DATASETS", "USER_DATA", "load_dataset", "describe_dataset
 DATASETS: dict[str, str] = {**toys.TOYS, **IMAGES, **TEXTS, **PAIRS}
 
 USER_DATA = {
-    "folder:PATH": "PNG/JPEG images, optionally one sub-folder per class (a plain folder path works too)",
+    "folder:PATH[,size=S]": "PNG/JPEG images, optionally one sub-folder per class (a plain folder path works "
+                            "too); size=S fits each to SxS (shorter side, centre crop); held as uint8, or "
+                            "streamed from disk with --set stream=true",
     "npz:PATH": "an .npz with x (N,H,W), (N,C,H,W) or points (N,d), optional labels y",
     "idx:IMAGES[,LABELS]": "MNIST IDX files, optionally gzip'd",
     "text:PATH": "a plain UTF-8 text file for ngram (a .txt path works too); one example per paragraph",
@@ -107,24 +110,52 @@ def _user_data(spec: str) -> Dataset:
                     f"cifar10:DIR, cifar100:DIR or hf:PATH")
 
 
-def load_dataset(spec: str, *, n: int | None = None, seed: int = 0, binarize: float | None = None) -> Dataset:
+def load_dataset(spec: str, *, n: int | None = None, seed: int = 0, binarize: float | None = None,
+                 stream: bool = False) -> Dataset:
     """Load a dataset by built-in name or user path spec.
 
     For toys ``n`` is the number of points drawn (default 10,000) from a generator seeded by
     ``seed``; for every other dataset it keeps a seeded random subset of at most ``n``.
     ``binarize`` thresholds images at that fixed value (see :meth:`Dataset.binarize`).
+    ``stream`` leaves an image folder's files on disk, decoded as training reads them.
     """
-    data = _load(spec, n, seed)
+    if stream and not _is_folder(spec):
+        raise DataError(f"stream=true reads an image folder (folder:PATH) from disk as it trains; {spec} is not one")
+    data = _load(spec, n, seed, stream)
     return data if binarize is None else data.binarize(binarize)
 
 
-def _load(spec: str, n: int | None, seed: int) -> Dataset:
+FOLDER_OPTION = re.compile(r",size=(\w+)$")
+
+
+def _is_folder(spec: str) -> bool:
+    kind, sep, rest = spec.partition(":")
+    return (sep and kind == "folder") or (not is_pair(spec) and Path(spec).is_dir())
+
+
+def _folder(spec: str, stream: bool) -> Dataset:
+    """``folder:PATH[,size=S]`` or a folder's path."""
+    path = spec.partition(":")[2] if spec.startswith("folder:") else spec
+    size = None
+    match = FOLDER_OPTION.search(path) if spec.startswith("folder:") else None
+    if match is not None:
+        try:
+            size = int(match.group(1))
+        except ValueError:
+            raise ConfigError(f"size= needs a side in pixels, got {match.group(1)!r}") from None
+        path = path[:match.start()]
+    return load_folder(path, name=spec, size=size, stream=stream)
+
+
+def _load(spec: str, n: int | None, seed: int, stream: bool = False) -> Dataset:
     if n is not None and n < 1:
         raise ConfigError(f"n must be a positive number of examples, got {n}")
     if spec in toys.TOYS:
         return _toy(spec, n, seed)
-    if is_pair(spec):
-        return _subsample(load_pair(spec, lambda one: _load(one, None, seed), seed), n, seed)
+    if is_pair(spec):  # two domains are combined and transformed in memory, as float tensors
+        return _subsample(load_pair(spec, lambda one: _load(one, None, seed).dense(), seed), n, seed)
+    if _is_folder(spec):
+        return _subsample(_folder(spec, stream), n, seed)
     if spec == "digits":
         return _subsample(load_digits(), n, seed)
     if spec == "mnist5k":

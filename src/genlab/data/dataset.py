@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 import torch
 
 from ..errors import ConfigError, DataError
+from .stores import is_store
 
 
 def mixture_log_prob(x: torch.Tensor, modes: torch.Tensor, sigma: float) -> torch.Tensor:
@@ -34,7 +35,9 @@ class Dataset:
 
     Images are (N, C, H, W) floats ``level / (n_bins - 1)`` in [0, 1]; points are (N, d)
     raw coordinates; text (see ``data/text.py``) is ``texts`` with ``x`` (N,) the position of
-    each example in its source. ``split_info`` is filled by :meth:`split` and ``source`` says in one
+    each example in its source. An image folder holds ``x`` as an image store (uint8 in
+    memory, or files streamed from disk: ``data/stores.py``), whose ``store[index]`` gives
+    float32 images; :meth:`dense` gives a dataset with a float tensor where one is needed. ``split_info`` is filled by :meth:`split` and ``source`` says in one
     line where the data came from, so that both can be stored with a run.
     """
 
@@ -100,7 +103,20 @@ class Dataset:
         y = None if self.y is None else self.y[idx.to(self.y.device)]
         texts = None if self.texts is None else tuple(self.texts[i] for i in idx.tolist())
         domain = None if self.domain is None else self.domain[idx.to(self.domain.device)]
-        return replace(self, x=self.x[idx], y=y, texts=texts, domain=domain, split_info=dict(split_info))
+        x = self.x.subset(idx) if self.stored else self.x[idx]
+        return replace(self, x=x, y=y, texts=texts, domain=domain, split_info=dict(split_info))
+
+    @property
+    def stored(self) -> bool:
+        """``x`` is an image store (uint8 or streamed), not a float tensor."""
+        return is_store(self.x)
+
+    def dense(self, limit: int | None = None) -> "Dataset":
+        """This dataset with ``x`` a float tensor, for the code that needs the whole tensor
+        (metrics, closed-form fits); with ``limit``, its first ``limit`` examples at most
+        (a split's order is already a seeded shuffle). Itself when nothing changes."""
+        data = self if limit is None or limit >= len(self) else self._subset(torch.arange(limit), self.split_info)
+        return replace(data, x=data.x[:]) if data.stored else data
 
     def binarize(self, threshold: float) -> "Dataset":
         """Images thresholded once at a fixed ``threshold``: x > threshold -> 1, else 0.
@@ -112,9 +128,12 @@ class Dataset:
             raise ConfigError(f"binarize must be a threshold between 0 and 1, got {threshold}")
         if self.kind != "image":
             raise DataError(f"binarize is for images; {self.name} holds points")
-        if self.n_bins == 2 or bool(((self.x == 0) | (self.x == 1)).all()):
+        if self.n_bins == 2 or (self.x.is_binary() if self.stored else bool(((self.x == 0) | (self.x == 1)).all())):
             raise DataError(f"{self.name} is already binary; train on it without binarize")
-        return replace(self, x=(self.x > threshold).to(self.x.dtype), n_bins=2, binarized=threshold,
+        if self.stored and not hasattr(self.x, "binarize"):
+            raise DataError(f"binarize thresholds images held in memory; {self.name} is streamed from disk")
+        x = self.x.binarize(threshold) if self.stored else (self.x > threshold).to(self.x.dtype)
+        return replace(self, x=x, n_bins=2, binarized=threshold,
                        source=f"{self.source}; binarised at threshold {threshold}")
 
     def to(self, device) -> "Dataset":

@@ -32,7 +32,8 @@ import numpy as np
 from ..errors import DataError
 from .dataset import Dataset
 from .images import images_dataset
-from .userdata import GRAY_MODES, _one_line, _open_image, _require
+from .stores import GRAY_MODES, one_line, open_image
+from .userdata import _require
 
 
 def _classes(names: list[str]) -> str:
@@ -164,7 +165,7 @@ def _read_json(path: Path) -> dict:
     try:
         value = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError) as err:
-        raise DataError(f"not a valid JSON file: {path} ({_one_line(err)})") from None
+        raise DataError(f"not a valid JSON file: {path} ({one_line(err)})") from None
     if not isinstance(value, dict):
         raise DataError(f"not a valid JSON file: {path} (expected an object)")
     return value
@@ -207,7 +208,7 @@ def _read_table(path: Path, pa):
             return reader.read_all()
     except (OSError, pa.ArrowException) as err:
         kind = "Parquet file" if path.suffix.lower() == ".parquet" else "Arrow IPC stream (as save_to_disk writes)"
-        raise DataError(f"not a valid {kind}: {path} ({_one_line(err)})") from None
+        raise DataError(f"not a valid {kind}: {path} ({one_line(err)})") from None
 
 
 def _features(table, features: dict) -> dict:
@@ -253,7 +254,7 @@ def _decode(table, column: str, path: Path) -> list:
         if data is None:
             hint = f" (only the path {cell.get('path')})" if cell and cell.get("path") else ""
             raise DataError(f"row {row} of {path} has no image bytes{hint}")
-        images.append(_open_image(_Cell(data, f"row {row} of {path}")))
+        images.append(open_image(_Cell(data, f"row {row} of {path}")))
     return images
 
 

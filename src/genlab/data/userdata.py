@@ -7,6 +7,7 @@ problem and the file, so that the CLI can print it instead of a traceback.
 from __future__ import annotations
 
 import gzip
+import math
 import zipfile
 from pathlib import Path
 
@@ -16,15 +17,9 @@ import torch
 from ..errors import DataError
 from .dataset import Dataset
 from .images import images_dataset
+from .stores import EIGHT_BIT_MODES, GRAY_MODES, one_line, open_image
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg"}
-GRAY_MODES = {"1", "L", "LA"}
-EIGHT_BIT_MODES = GRAY_MODES | {"P", "PA", "RGB", "RGBA", "CMYK", "YCbCr"}
-
-
-def _one_line(err: BaseException) -> str:
-    text = str(err).strip().splitlines()
-    return text[0] if text else type(err).__name__
 
 
 def _require(path: Path, what: str) -> None:
@@ -59,45 +54,67 @@ def _find_images(root: Path) -> tuple[list[Path], list[int] | None, list[str]]:
     return files, labels, names
 
 
-def _open_image(path: Path):
+def _header(path: Path) -> tuple[str, tuple[int, int]]:
+    """An image file's mode and size, from its header alone (decoding comes later)."""
     from PIL import Image, UnidentifiedImageError
 
     try:
-        img = Image.open(path)
-        img.load()                       # decode now so that truncated files fail here
+        with Image.open(path) as img:
+            mode, size = img.mode, img.size
     except UnidentifiedImageError:
         raise DataError(f"corrupt image: {path} (cannot identify image file)") from None
     except (OSError, SyntaxError, ValueError) as err:
-        raise DataError(f"corrupt image: {path} ({_one_line(err)})") from None
-    if img.mode not in EIGHT_BIT_MODES:
-        raise DataError(f"unsupported image mode {img.mode} (only 8-bit images): {path}")
-    return img
+        raise DataError(f"corrupt image: {path} ({one_line(err)})") from None
+    if mode not in EIGHT_BIT_MODES:
+        raise DataError(f"unsupported image mode {mode} (only 8-bit images): {path}")
+    return mode, size
 
 
-def load_folder(root: str | Path, name: str | None = None) -> Dataset:
+def load_folder(root: str | Path, name: str | None = None, *, size: int | None = None,
+                stream: bool = False) -> Dataset:
     """Images in ``root`` (unlabelled) or in its class sub-folders (labels by sorted name).
 
-    All images must share one size. They are read as grayscale if every file is grayscale,
-    otherwise as RGB (alpha dropped); 8-bit levels give n_bins 256.
+    The images are read as grayscale if every file is grayscale, otherwise as RGB (alpha
+    dropped); 8-bit levels give n_bins 256. They must share one size, unless ``size`` fits
+    each to S x S (shorter side resized, centre cropped). They are held in memory as uint8
+    (:class:`~genlab.data.stores.PixelStore`), or with ``stream`` (or past
+    ``STREAM_ABOVE`` bytes) left on disk and decoded as training reads them (``FileStore``).
     """
+    from .stores import STREAM_ABOVE, FileStore, PixelStore, decode
+
     root = Path(root)
     _require(root, "image folder")
     if not root.is_dir():
         raise DataError(f"not a folder: {root}")
+    if size is not None and size < 1:
+        raise DataError(f"size= must be a positive side in pixels, got {size}")
     files, labels, classes = _find_images(root)
-    images = [_open_image(f) for f in files]
-    first = images[0]
-    for f, img in zip(files, images):
-        if img.size != first.size:
-            raise DataError(f"images of mixed sizes: {files[0]} is {first.size[0]}x{first.size[1]} "
-                            f"but {f} is {img.size[0]}x{img.size[1]}")
-    mode = "L" if all(img.mode in GRAY_MODES for img in images) else "RGB"
-    levels = np.stack([np.asarray(img.convert(mode)) for img in images])
-    levels = levels[:, None] if mode == "L" else levels.transpose(0, 3, 1, 2)   # (N, C, H, W)
-    w, h = first.size
+    headers = [_header(f) for f in files]
+    if size is None:
+        first = headers[0][1]
+        for f, (_, wh) in zip(files, headers):
+            if wh != first:
+                raise DataError(f"images of mixed sizes: {files[0]} is {first[0]}x{first[1]} but {f} is "
+                                f"{wh[0]}x{wh[1]}; folder:PATH,size=S fits them to one")
+    mode = "L" if all(m in GRAY_MODES for m, _ in headers) else "RGB"
+    w, h = (size, size) if size is not None else headers[0][1]
+    shape = (1 if mode == "L" else 3, h, w)
+    streamed = stream or len(files) * math.prod(shape) > STREAM_ABOVE
+    if streamed:
+        x = FileStore(files, shape, mode, size)
+    else:
+        levels = np.empty((len(files), *shape), dtype=np.uint8)
+        for i, f in enumerate(files):
+            levels[i] = decode(f, mode, size)
+        x = PixelStore(torch.from_numpy(levels))
     what = f"{len(classes)} class folders ({', '.join(classes)})" if classes else "no labels"
-    source = f"image folder {root}: {len(files)} {mode} {w}x{h} images, {what}, levels /255"
-    return images_dataset(name or str(root), levels, labels, 256, source)
+    fitted = f", fitted to {size}x{size}" if size is not None else ""
+    held = "streamed from disk" if streamed else "held as uint8"
+    y = None if labels is None else torch.tensor(labels, dtype=torch.long)
+    return Dataset(name=name or str(root), x=x, y=y, kind="image", n_bins=256,
+                   num_classes=0 if y is None else int(y.max()) + 1,
+                   source=f"image folder {root}: {len(files)} {mode} {w}x{h} images{fitted}, {what}, "
+                          f"levels /255, {held}")
 
 
 # --------------------------------------------------------------------------- npz archives
@@ -106,7 +123,7 @@ def _npz_arrays(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
     try:
         archive = np.load(path, allow_pickle=False)
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:
-        raise DataError(f"not a valid npz file: {path} ({_one_line(err)})") from None
+        raise DataError(f"not a valid npz file: {path} ({one_line(err)})") from None
     if not isinstance(archive, np.lib.npyio.NpzFile):
         raise DataError(f"not a valid npz file: {path} (a single .npy array; save with np.savez(x=...))")
     with archive:
@@ -117,7 +134,7 @@ def _npz_arrays(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
             x = archive["x"]
             y = archive["y"] if "y" in archive.files else None
         except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:
-            raise DataError(f"not a valid npz file: {path} ({_one_line(err)})") from None
+            raise DataError(f"not a valid npz file: {path} ({one_line(err)})") from None
     return x, y
 
 
@@ -209,7 +226,7 @@ def read_idx(path: str | Path, magic: int) -> np.ndarray:
         try:
             raw = gzip.decompress(raw)
         except (OSError, EOFError) as err:
-            raise DataError(f"corrupt gzip'd IDX file: {path} ({_one_line(err)})") from None
+            raise DataError(f"corrupt gzip'd IDX file: {path} ({one_line(err)})") from None
     if len(raw) < 4:
         raise DataError(f"truncated IDX file: {path} (no header)")
     found = int.from_bytes(raw[:4], "big")

@@ -208,9 +208,10 @@ class StyleGAN(Adversarial):
         """Steps done before this one: from the trainer's state, or as the generator records
         them when a step is taken outside the trainer; the generator is set to it."""
         g = self.generator
-        if state is not None:
-            g.steps_done.fill_(state.step - 1)
-        return int(g.steps_done)
+        if state is None:
+            return int(g.steps_done)
+        g.steps_done.fill_(state.step - 1)
+        return state.step - 1  # not read back from the buffer: no host-device sync per step
 
     def d_step(self, x, y=None, state=None):
         cfg = self.config

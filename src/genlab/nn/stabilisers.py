@@ -47,19 +47,22 @@ class EMA(nn.Module):
         if warmup:
             self.register_buffer("updates", torch.zeros((), dtype=torch.long))
 
-    def current_decay(self) -> float:
+    def current_decay(self) -> float | torch.Tensor:
+        """The decay of the next update: a float, or with warm-up a tensor on the count's
+        device (so that a GPU is never stopped to read the count back)."""
         if not self.warmup:
             return self.decay
-        n = int(self.updates)
-        return min(self.decay, (1 + n) / (10 + n))
+        n = self.updates.double()
+        return torch.clamp((1 + n) / (10 + n), max=self.decay)
 
     @torch.no_grad()
     def update(self, network: nn.Module) -> None:
         decay = self.current_decay()
+        weight = 1.0 - decay if isinstance(decay, float) else (1.0 - decay).float()
         if self.warmup:
             self.updates += 1
         for ema, live in zip(self.average.parameters(), network.parameters()):
-            ema.lerp_(live, 1.0 - decay)
+            ema.lerp_(live, weight)
         for ema, live in zip(self.average.buffers(), network.buffers()):
             ema.copy_(live)
 
