@@ -11,13 +11,24 @@ process so that its peak resident memory (``ru_maxrss``) is its own:
 
     python benchmarks/streaming.py [--images 20000] [--steps 50] [--folder /tmp/genlab-stream]
 
-Seen (2026-12-07, 2-core machine): see the issue note.
+Seen (2026-12-07, 2-core machine, 50 steps, width 16, batch 64):
+
+    20000 RGB 64x64 PNGs: float32 would take 938 MiB, uint8 234 MiB
+    peak resident memory                              MiB
+    train dcgan, streamed (stream=true)               455
+    train dcgan, in memory as uint8                   728
+    load the folder as one float32 tensor            1402
+    in memory minus streamed: 274 MiB for the images (0.29 of float32)
+
+The streamed run stays under 500 MiB whatever the folder's size (torch, the model, a batch
+and the decoder); held in memory the images cost their uint8 size plus decoding's buffers.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -66,6 +77,7 @@ def main() -> None:
     train = [sys.executable, "-m", "genlab", "train", "dcgan", "--data", f"folder:{root}", "--steps", str(args.steps),
              "--set", "width=16", "--set", "batch_size=64", "--set", "workers=0", "--no-progress"]
     runs = Path(args.folder) / "runs"
+    shutil.rmtree(runs, ignore_errors=True)  # the last time's runs
     streamed = peak_mib([*train, "--set", "stream=true", "--out", str(runs / "streamed")])
     in_memory = peak_mib([*train, "--out", str(runs / "memory")])
     dense = peak_mib([sys.executable, "-c", f"import genlab; genlab.load_dataset('folder:{root}').dense()"])

@@ -31,9 +31,15 @@ def torchrun(*args, nproc: int = 2) -> list[str]:
             "-m", "genlab", *map(str, args)]
 
 
+def env() -> dict:
+    """The CLI's environment, with gloo on the loopback interface (a CI machine's hostname
+    need not resolve to an address the processes can reach each other on)."""
+    return {**cli_env(), "GLOO_SOCKET_IFNAME": "lo"}
+
+
 def run_torchrun(*args, cwd, nproc: int = 2) -> subprocess.CompletedProcess:
     return subprocess.run(torchrun(*args, nproc=nproc), cwd=cwd, capture_output=True, text=True,
-                          timeout=TIMEOUT, env=cli_env())
+                          timeout=TIMEOUT, env=env())
 
 
 def succeeded(result: subprocess.CompletedProcess) -> None:
@@ -179,7 +185,7 @@ def test_sigkill_then_resume_under_torchrun_is_bitwise_equal(tmp_path):
             "--set", "device=cpu", "--no-progress"]
 
     def start(out: str) -> subprocess.Popen:
-        return subprocess.Popen(torchrun(*args, "--out", out), cwd=tmp_path, env=cli_env(),
+        return subprocess.Popen(torchrun(*args, "--out", out), cwd=tmp_path, env=env(),
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     killed, reference = start("A"), start("B")
@@ -200,7 +206,7 @@ def test_sigkill_then_resume_under_torchrun_is_bitwise_equal(tmp_path):
     assert without_seconds(metrics(tmp_path / "A")) == without_seconds(metrics(tmp_path / "B"))
     # the checkpoint's processes must match the resuming job's
     one = subprocess.run([sys.executable, "-m", "genlab", "train", "--resume", "A", "--steps", str(steps + 10)],
-                         cwd=tmp_path, capture_output=True, text=True, timeout=TIMEOUT, env=cli_env())
+                         cwd=tmp_path, capture_output=True, text=True, timeout=TIMEOUT, env=env())
     assert one.returncode == 2 and "written by 2 training processes" in one.stderr, one.stderr
 
 

@@ -109,29 +109,11 @@ class Trainer:
         check(config.batch_size % self.world.size == 0,
               f"batch_size {config.batch_size} is the global batch: it must divide evenly among the "
               f"{self.world.size} processes")
-        self.model = model.to(self.device)
-        self.streamed = isinstance(data.x, FileStore)
-        if self.streamed and data.domain is not None:
-            raise DataError("stream=true reads one image folder; two domains are held in memory")
-        self.labels = data.y  # on the CPU, for the streaming workers
-        self.stream = None  # batches read ahead from disk, from the step run() starts at
-        if self.world.size > 1:
-            distributed.global_batch_norm(self.model, self.device)
-            distributed.broadcast_state(self.model, self.world)
         # images in channels-last order on CUDA, where cuDNN's convolutions run faster so
         self.memory_format = (torch.channels_last if config.channels_last and self.device.type == "cuda"
                               and data.kind == "image" and len(data.shape) == 3 else None)
-        if self.memory_format is not None:
-            self.model.to(memory_format=self.memory_format)
-        if config.compile:
-            compile_networks(self.model)
-        self.x = data.x.to(self.device)  # a tensor, or an image store (uint8 levels, or files)
-        self.y = data.y.to(self.device) if data.y is not None else None
-        # two-domain data: the indices of A and of B (see data/domains.py)
-        self.domains = None if data.domain is None else [
-            (data.domain == k).nonzero().squeeze(1).to(self.device) for k in (0, 1)]
-        if self.domains is not None and min(map(len, self.domains)) == 0:
-            raise DataError(f"{data.name} needs examples of both domains to train on; one of them is empty")
+        self.model = self.place(model)
+        self.hold(data)
         self.run_dir = Path(run_dir) if run_dir is not None else None
         if self.run_dir is not None and self.world.writes:
             self.run_dir.mkdir(parents=True, exist_ok=True)
@@ -149,6 +131,35 @@ class Trainer:
         self.last_log_step = 0
         self.history: dict[str, list[tuple[int, torch.Tensor]]] = defaultdict(list)
         self.last_log: dict[str, float] = {}
+
+    def place(self, model):
+        """The model on this process's device, as the configuration and the processes need it:
+        global batch norm and rank 0's weights under torchrun, channels-last, compiled."""
+        model = model.to(self.device)
+        if self.world.size > 1:
+            distributed.global_batch_norm(model, self.device)
+            distributed.broadcast_state(model, self.world)
+        if self.memory_format is not None:
+            model.to(memory_format=self.memory_format)
+        if self.config.compile:
+            compile_networks(model)
+        return model
+
+    def hold(self, data) -> None:
+        """The training data on the device: a tensor, or an image store (uint8 levels on the
+        device, or files streamed from disk by :class:`StreamedBatches` from run() on)."""
+        self.streamed = isinstance(data.x, FileStore)
+        if self.streamed and data.domain is not None:
+            raise DataError("stream=true reads one image folder; two domains are held in memory")
+        self.stream = None
+        self.labels = data.y  # on the CPU, for the streaming workers
+        self.x = data.x.to(self.device)
+        self.y = data.y.to(self.device) if data.y is not None else None
+        # two-domain data: the indices of A and of B (see data/domains.py)
+        self.domains = None if data.domain is None else [
+            (data.domain == k).nonzero().squeeze(1).to(self.device) for k in (0, 1)]
+        if self.domains is not None and min(map(len, self.domains)) == 0:
+            raise DataError(f"{data.name} needs examples of both domains to train on; one of them is empty")
 
     # --- the loop -----------------------------------------------------------------------
 

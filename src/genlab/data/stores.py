@@ -91,7 +91,7 @@ class PixelStore:
         return self.levels.dim()
 
     def __getitem__(self, index) -> torch.Tensor:
-        return self.levels[index].float() / (self.n_bins - 1)
+        return self.levels[index].float().div_(self.n_bins - 1)  # in place: no second float copy
 
     def subset(self, index: torch.Tensor) -> "PixelStore":
         return PixelStore(self.levels[index.to(self.device)], self.n_bins)
@@ -133,7 +133,7 @@ class FileStore:
             c, h, w = self.shape[1:]
             raise DataError(f"image {self.files[i]} is {levels.shape[2]}x{levels.shape[1]}, not {w}x{h} as the "
                             f"folder's first image: give folder:PATH,size=S to fit every image to one size")
-        return torch.from_numpy(np.ascontiguousarray(levels)).float() / 255
+        return torch.from_numpy(np.ascontiguousarray(levels)).float().div_(255)
 
     def __getitem__(self, index) -> torch.Tensor:
         picks = range(len(self))[index] if isinstance(index, slice) else torch.as_tensor(index).reshape(-1).tolist()

@@ -44,7 +44,9 @@ class StyleGANConfig(AdversarialConfig):
     data_shape: tuple[int, ...] = (1, 32, 32)  # (C, S, S) images in [0, 1]
     latent_dim: int = 64  # z and w
     mapping_layers: int = 1  # the paper's 8; 4 (lr multiplier 0.01) collapsed on mnist5k at CPU budgets
+    mapping_lr_mul: float = 0.01  # the mapping network's learning-rate multiplier (the paper's 0.01)
     width: int = 64  # channels of every synthesis and discriminator layer
+    mbstd_group: int = 0  # examples per minibatch-std group of the discriminator (the paper's 4; 0: the batch)
     fit: Literal["none", "pad", "resize"] = "none"  # how a side that is not a power of two is fitted
     grow_steps: int = 0  # steps per resolution stage, fading in over the first half; 0 = no growing
     mixing_prob: float = 0.0  # the paper's 0.9 collapsed with the deeper mapping on mnist5k; 0 = off
@@ -60,7 +62,8 @@ class StyleGANConfig(AdversarialConfig):
     def __post_init__(self):
         super().__post_init__()
         fitted_side(self)
-        check_positive(self, "latent_dim", "mapping_layers", "width", "r1_every")
+        check_positive(self, "latent_dim", "mapping_layers", "width", "r1_every", "mapping_lr_mul")
+        check(self.mbstd_group >= 0, f"mbstd_group must be 0 (the whole batch) or a group size, got {self.mbstd_group}")
         check(self.grow_steps >= 0, f"grow_steps must be 0 (no growing) or positive, got {self.grow_steps}")
         check(0 <= self.mixing_prob <= 1, f"mixing_prob must lie in [0, 1], got {self.mixing_prob}")
         check(self.pl_weight >= 0, f"pl_weight must be >= 0, got {self.pl_weight}")
@@ -103,7 +106,8 @@ class StyleGenerator(nn.Module):
 
     def __init__(self, channels: int, side: int, config: StyleGANConfig):
         super().__init__()
-        self.mapping = MappingNetwork(config.latent_dim, config.latent_dim, config.mapping_layers)
+        self.mapping = MappingNetwork(config.latent_dim, config.latent_dim, config.mapping_layers,
+                                      lr_mul=config.mapping_lr_mul)
         self.synthesis = Synthesis(channels, int(math.log2(side)) - 2, config.width, config.latent_dim)
         self.side, self.grow_steps = side, config.grow_steps
         self.register_buffer("w_avg", torch.zeros(config.latent_dim))
@@ -150,7 +154,7 @@ class StyleGAN(Adversarial):
         self.side = fitted_side(config)
         channels = config.data_shape[0]
         self.generator = StyleGenerator(channels, self.side, config)
-        self.discriminator = StyleDiscriminator(channels, self.side, config.width)
+        self.discriminator = StyleDiscriminator(channels, self.side, config.width, config.mbstd_group)
         self.register_buffer("pl_mean", torch.zeros(()))
         self.stabilise()
 

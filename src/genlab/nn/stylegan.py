@@ -180,8 +180,9 @@ class StyleDiscriminator(nn.Module):
     """(B, C, S, S) images -> (B,) logits: fromRGB, (conv, conv, pool) blocks to 4x4, the
     minibatch standard deviation as one more feature map, a conv and two linear layers."""
 
-    def __init__(self, channels: int, side: int, width: int):
+    def __init__(self, channels: int, side: int, width: int, group: int = 0):
         super().__init__()
+        self.group = group  # examples per minibatch-std group; 0: the whole batch
         layers: list[nn.Module] = [EqualConv2d(channels, width, 1)]
         while side > 4:
             layers += [EqualConv2d(width, width, 3), EqualConv2d(width, width, 3), nn.AvgPool2d(2)]
@@ -193,6 +194,17 @@ class StyleDiscriminator(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.trunk(x)
-        std = x.std(0, unbiased=False).mean() if len(x) > 1 else x.new_zeros(())  # diversity of the batch
-        x = torch.cat([x, std.expand(len(x), 1, *x.shape[2:])], 1)
+        x = torch.cat([x, self.minibatch_std(x)], 1)
         return self.out(self.fc(self.final(x).flatten(1))).squeeze(1)
+
+    def minibatch_std(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, 1, H, W): the standard deviation of the features over a group of examples,
+        averaged over features and positions — the diversity of the group, which a collapsed
+        generator's batches lack. Groups are examples i, i + B/G, i + 2B/G, ... as in
+        progressive GANs; a batch that does not split into groups forms one."""
+        b = len(x)
+        if b < 2:
+            return x.new_zeros(b, 1, *x.shape[2:])
+        g = self.group if 0 < self.group < b and b % self.group == 0 else b
+        std = x.reshape(g, b // g, *x.shape[1:]).std(0, unbiased=False).mean((1, 2, 3))  # (B/G,)
+        return std.repeat(g)[:, None, None, None].expand(b, 1, *x.shape[2:])
