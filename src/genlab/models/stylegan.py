@@ -43,13 +43,13 @@ PL_EVERY = 4
 class StyleGANConfig(AdversarialConfig):
     data_shape: tuple[int, ...] = (1, 32, 32)  # (C, S, S) images in [0, 1]
     latent_dim: int = 64  # z and w
-    mapping_layers: int = 1  # the paper's 8; 4 (lr multiplier 0.01) collapsed on mnist5k at CPU budgets
+    mapping_layers: int = 1  # the paper's 8; 4 with mixing 0.9 needs 4x the CPU budget on mnist5k (benchmarks/stylegan.py)
     mapping_lr_mul: float = 0.01  # the mapping network's learning-rate multiplier (the paper's 0.01)
     width: int = 64  # channels of every synthesis and discriminator layer
     mbstd_group: int = 0  # examples per minibatch-std group of the discriminator (the paper's 4; 0: the batch)
     fit: Literal["none", "pad", "resize"] = "none"  # how a side that is not a power of two is fitted
     grow_steps: int = 0  # steps per resolution stage, fading in over the first half; 0 = no growing
-    mixing_prob: float = 0.0  # the paper's 0.9 collapsed with the deeper mapping on mnist5k; 0 = off
+    mixing_prob: float = 0.0  # style-mixing regularisation (the paper's 0.9); 0 = off
     r1_every: int = 16  # lazy R1: computed every r1_every steps, weighted by r1_every
     pl_weight: float = 0.0  # path-length regularisation weight (StyleGAN2 uses 2); 0 = off
     # the family's settings at StyleGAN2's values
