@@ -100,7 +100,7 @@ def prepare(model_name: str, data_spec: str, settings: dict, *, data_seed: int =
     model_values, train_values = split_settings(cls, settings)
     train_config = from_dict(TrainConfig, train_values, what="training")
     device = resolve_device(train_config.device)
-    world = distributed.join(device)
+    world = distributed.join(device)  # torchrun's processes meet here, before the data load
     train_data, test_data = load_split(data_spec, data_seed, **data_settings(settings))
     torch.manual_seed(train_config.seed)  # the seed decides the initial weights too
     model = create(model_name, data=train_data, **model_values)
@@ -159,7 +159,7 @@ def start(model_name: str, data_spec: str, settings: dict, *, out: str | Path | 
     }
     if dry_run:
         return record
-    world = distributed.join(distributed.resolve_device(train_config.device))
+    world = world_of(train_config)
     run_dir = Path(out) if out is not None else new_run_dir(root, model_name, data_spec)
     if world.writes:
         if run_dir.exists() and not run_dir.is_dir():
@@ -171,6 +171,11 @@ def start(model_name: str, data_spec: str, settings: dict, *, out: str | Path | 
         write_settings_file(run_dir / SETTINGS, model_name, data_spec, resolved_settings(record))
     run_dir = distributed.broadcast_object(run_dir, world)  # the name rank 0 chose (it has the time in it)
     return execute(model, train_config, train_data, test_data, run_dir, record, resume=False)
+
+
+def world_of(train_config) -> "distributed.World":
+    """This process's place among torchrun's (the group ``prepare`` joined)."""
+    return distributed.join(distributed.resolve_device(train_config.device))
 
 
 def resolved_settings(record: dict) -> dict:
@@ -199,7 +204,7 @@ def resume(run_dir: str | Path, steps: int | None = None, progress: bool = True)
     settings["progress"] = progress
     model, train_config, train_data, test_data = prepare(record["model"], record["data"]["spec"], settings)
     record.update(status="running", train=to_dict(train_config))
-    if distributed.join(distributed.resolve_device(train_config.device)).writes:
+    if world_of(train_config).writes:
         write_json(run_dir / RUN, record)
     return execute(model, train_config, train_data, test_data, run_dir, record, resume=True)
 
@@ -213,7 +218,7 @@ def execute(model, train_config, train_data, test_data, run_dir: Path, record: d
     from .api import fit
     from .trainer import Trainer
 
-    world = distributed.join(distributed.resolve_device(train_config.device))
+    world = world_of(train_config)
     begin = time.perf_counter()
     try:
         if model.fitted:
@@ -231,13 +236,12 @@ def execute(model, train_config, train_data, test_data, run_dir: Path, record: d
                                        "weights_sha256": digests}
                 if len(set(digests)) > 1:
                     raise GenlabError(f"the {world.size} training processes ended with different weights")
+        distributed.leave()  # together; a failing rank instead exits, and torchrun stops the others
     except Exception as err:  # a bug still keeps its traceback, but the run says it failed
         if world.writes:
             record.update(status="failed", error=str(err))
             write_json(run_dir / RUN, record)
         raise
-    finally:
-        distributed.leave()
     if not world.writes:
         return None
     seconds = time.perf_counter() - begin

@@ -130,8 +130,6 @@ class Dataset:
             raise DataError(f"binarize is for images; {self.name} holds points")
         if self.n_bins == 2 or (self.x.is_binary() if self.stored else bool(((self.x == 0) | (self.x == 1)).all())):
             raise DataError(f"{self.name} is already binary; train on it without binarize")
-        if self.stored and not hasattr(self.x, "binarize"):
-            raise DataError(f"binarize thresholds images held in memory; {self.name} is streamed from disk")
         x = self.x.binarize(threshold) if self.stored else (self.x > threshold).to(self.x.dtype)
         return replace(self, x=x, n_bins=2, binarized=threshold,
                        source=f"{self.source}; binarised at threshold {threshold}")

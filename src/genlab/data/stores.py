@@ -18,6 +18,7 @@ up) and crops the centre S x S, as is usual for face datasets such as CelebA.
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import numpy as np
@@ -36,19 +37,29 @@ def one_line(err: BaseException) -> str:
     return text[0] if text else type(err).__name__
 
 
-def open_image(path: Path):
-    """A decoded 8-bit image (a PIL image), or a one-line DataError naming the file."""
+@contextlib.contextmanager
+def image_file(path: Path):
+    """An 8-bit image file opened (its header read); any failure reading it, then or in the
+    ``with`` block, becomes a one-line DataError naming the file."""
     from PIL import Image, UnidentifiedImageError
 
     try:
-        img = Image.open(path)
-        img.load()                       # decode now so that truncated files fail here
+        with Image.open(path) as img:
+            if img.mode not in EIGHT_BIT_MODES:
+                raise DataError(f"unsupported image mode {img.mode} (only 8-bit images): {path}")
+            yield img
+    except DataError:
+        raise
     except UnidentifiedImageError:
         raise DataError(f"corrupt image: {path} (cannot identify image file)") from None
     except (OSError, SyntaxError, ValueError) as err:
         raise DataError(f"corrupt image: {path} ({one_line(err)})") from None
-    if img.mode not in EIGHT_BIT_MODES:
-        raise DataError(f"unsupported image mode {img.mode} (only 8-bit images): {path}")
+
+
+def open_image(path: Path):
+    """A decoded 8-bit image (a PIL image), or a one-line DataError naming the file."""
+    with image_file(path) as img:
+        img.load()  # decode now so that truncated files fail here
     return img
 
 
@@ -147,6 +158,9 @@ class FileStore:
 
     def is_binary(self) -> bool:
         return False
+
+    def binarize(self, threshold: float) -> "FileStore":
+        raise DataError("binarize thresholds images held in memory; these are streamed from disk")
 
     @property
     def nbytes(self) -> int:

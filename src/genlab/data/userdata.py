@@ -17,7 +17,7 @@ import torch
 from ..errors import DataError
 from .dataset import Dataset
 from .images import images_dataset
-from .stores import EIGHT_BIT_MODES, GRAY_MODES, one_line, open_image
+from .stores import GRAY_MODES, image_file, one_line
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg"}
 
@@ -56,18 +56,8 @@ def _find_images(root: Path) -> tuple[list[Path], list[int] | None, list[str]]:
 
 def _header(path: Path) -> tuple[str, tuple[int, int]]:
     """An image file's mode and size, from its header alone (decoding comes later)."""
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with Image.open(path) as img:
-            mode, size = img.mode, img.size
-    except UnidentifiedImageError:
-        raise DataError(f"corrupt image: {path} (cannot identify image file)") from None
-    except (OSError, SyntaxError, ValueError) as err:
-        raise DataError(f"corrupt image: {path} ({one_line(err)})") from None
-    if mode not in EIGHT_BIT_MODES:
-        raise DataError(f"unsupported image mode {mode} (only 8-bit images): {path}")
-    return mode, size
+    with image_file(path) as img:
+        return img.mode, img.size
 
 
 def load_folder(root: str | Path, name: str | None = None, *, size: int | None = None,
