@@ -242,6 +242,37 @@ def cmd_explain(args) -> int:
     return 0
 
 
+def cmd_show(args) -> int:
+    from .cards import show_run
+
+    print(show_run(args.run_dir))
+    return 0
+
+
+def cmd_report(args) -> int:
+    from .report import write_report
+
+    path = write_report(args.run_dirs, args.out)
+    print(f"report of {len(args.run_dirs)} run{'s' * (len(args.run_dirs) > 1)} written to {path}")
+    return 0
+
+
+def cmd_compare(args) -> int:
+    from .compare import run_compare
+
+    run_compare(data=args.data, models=args.models, budget=args.budget, out=args.out, n=args.n, seed=args.seed,
+                device=args.device, progress=not args.no_progress)
+    return 0
+
+
+def cmd_augment(args) -> int:
+    from .augment import run_augment
+
+    run_augment(data=args.data, models=args.model, k=args.k, seeds=args.seeds, per_class=args.per_class,
+                out=args.out, device=args.device, progress=not args.no_progress)
+    return 0
+
+
 def raise_usage(message: str):
     from .errors import ConfigError
 
@@ -325,6 +356,43 @@ def build_parser() -> argparse.ArgumentParser:
                    help="js-vs-wasserstein, kl-asymmetry or optimal-discriminator")
     p.add_argument("--out", default="explain", metavar="DIR", help="folder for the PNG (default: explain)")
     p.set_defaults(func=cmd_explain)
+
+    p = sub.add_parser("show", help="a run's card: model, data, settings, time, versions, figures and files")
+    p.add_argument("run_dir", metavar="RUN_DIR")
+    p.set_defaults(func=cmd_show)
+
+    p = sub.add_parser("report", help="one self-contained HTML page of one run or of several side by side")
+    p.add_argument("run_dirs", nargs="+", metavar="RUN_DIR")
+    p.add_argument("--out", default="report.html", metavar="FILE.html", help="the page (default report.html)")
+    p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("compare", help="train several models at one budget on one dataset and score them alike")
+    p.add_argument("--data", required=True, metavar="NAME", help="dataset every model trains on")
+    p.add_argument("--models", required=True, metavar="A,B,...",
+                   help="comma-separated model names, or finished run directories to reuse")
+    p.add_argument("--budget", default="2000", metavar="BUDGET",
+                   help="per model: training steps (2000), or minutes or seconds of training time "
+                        "(10m, 90s) turned into steps by timing a few (default 2000 steps)")
+    p.add_argument("--out", metavar="DIR", help="folder of the runs, compare.json and compare.html "
+                   "(default runs/compare-DATA); rerun with the same --out to continue an interrupted comparison")
+    p.add_argument("--n", type=int, help="samples each model is scored on (default: genlab eval's)")
+    p.add_argument("--seed", type=int, default=0, help="training and sampling seed (default 0)")
+    add_device(p, "train and score")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.set_defaults(func=cmd_compare)
+
+    p = sub.add_parser("augment", help="does generated data help a classifier trained on few real images?")
+    p.add_argument("--data", required=True, metavar="NAME", help="labelled image dataset")
+    p.add_argument("--model", required=True, metavar="MODEL[,MODEL]",
+                   help="class-conditional model(s): cgan, cvae, ddpm (conditional, with guidance)")
+    p.add_argument("--k", default="10,50,all", metavar="K,K,...", help="real images per class (default 10,50,all)")
+    p.add_argument("--seeds", type=int, default=3, help="seeds per setting (default 3)")
+    p.add_argument("--per-class", type=int, default=500, metavar="N",
+                   help="generated images added per class (default 500)")
+    p.add_argument("--out", metavar="DIR", help="folder of the results (default runs/augment-DATA)")
+    add_device(p, "train and sample")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.set_defaults(func=cmd_augment)
 
     p = sub.add_parser("demo", help="train gmm and gan on ring8, vae and gmm on digits; print a table")
     p.add_argument("--out", default="runs/demo", metavar="DIR", help="where the run directories go")

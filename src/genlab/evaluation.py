@@ -33,6 +33,24 @@ METRICS = {
 METRIC_ALIASES = {"fid": "features", "kid": "features", "precision": "features", "recall": "features",
                   "inception": "classes", "is": "classes"}  # names users type for the metric that holds them
 DOMAIN_METRICS = ("translation", "adaptation")
+# which way each score improves, for marking the best of several runs: "lower" or "higher";
+# a score absent here (a count of tokens, a standard error) has no best
+LOWER_BETTER = ("frechet_distance", "kid", "kl_to_uniform", "reverse_kl", "sliced_w1", "mmd2_rbf", "nll",
+                "negative_elbo", "bits_per_dim", "iwae_nll", "iwae_bits_per_dim", "perplexity", "bits_per_token",
+                "cycle_l1", "fd_translated")
+HIGHER_BETTER = ("precision", "recall", "density", "coverage", "inception_score", "classes_hit",
+                 "conditional_accuracy", "modes", "hq_percent", "log_likelihood", "accuracy", "label_kept",
+                 "source_accuracy", "target_accuracy")
+
+
+def better(score: str) -> str | None:
+    """``"lower"`` or ``"higher"``: which way ``score`` improves (a key of ``eval.json``'s
+    scores, or one with a prefix such as ``a2b_``); None where no value is better."""
+    base = score.split("/")[-1]
+    for name in sorted([*LOWER_BETTER, *HIGHER_BETTER], key=len, reverse=True):  # longest match first
+        if base == name or base.endswith("_" + name):
+            return "lower" if name in LOWER_BETTER else "higher"
+    return None
 LABELLED = ("features", "classes")
 DEFAULT_N = {"points": 2_500, "image": 1_000, "text": 100}
 IWAE_K = 1_000

@@ -156,6 +156,7 @@ def start(model_name: str, data_spec: str, settings: dict, *, out: str | Path | 
         "data": {"spec": data_spec, "seed": 0, "test_fraction": TEST_FRACTION, "split_seed": SPLIT_SEED,
                  **data_settings(settings), "train": train_data.describe(), "test": test_data.describe()},
         "status": "running",
+        "versions": versions(),
     }
     if dry_run:
         return record
@@ -171,6 +172,30 @@ def start(model_name: str, data_spec: str, settings: dict, *, out: str | Path | 
         write_settings_file(run_dir / SETTINGS, model_name, data_spec, resolved_settings(record))
     run_dir = distributed.broadcast_object(run_dir, world)  # the name rank 0 chose (it has the time in it)
     return execute(model, train_config, train_data, test_data, run_dir, record, resume=False)
+
+
+def versions() -> dict:
+    """The versions a run was made with: genlab, torch, Python, and genlab's git commit when
+    it runs from a checkout (``"+dirty"`` when the checkout has uncommitted changes), else None."""
+    import platform
+    import subprocess
+
+    import torch
+
+    from . import __version__
+
+    commit = None
+    checkout = Path(__file__).resolve().parents[2]
+    if (checkout / ".git").exists():
+        try:
+            git = lambda *a: subprocess.run(["git", "-C", str(checkout), *a], capture_output=True,  # noqa: E731
+                                            text=True, timeout=10, check=True).stdout.strip()
+            commit = git("rev-parse", "HEAD") + ("+dirty" if git("status", "--porcelain", "--untracked-files=no")
+                                                 else "")
+        except (OSError, subprocess.SubprocessError):
+            commit = None  # no git on this machine: the versions still say which release
+    return {"genlab": __version__, "torch": torch.__version__, "python": platform.python_version(),
+            "git_commit": commit}
 
 
 def world_of(train_config) -> "distributed.World":
@@ -219,7 +244,7 @@ def execute(model, train_config, train_data, test_data, run_dir: Path, record: d
     from .trainer import Trainer
 
     world = world_of(train_config)
-    begin = time.perf_counter()
+    begin, cpu_begin = time.perf_counter(), time.process_time()
     try:
         if model.fitted:
             fit(model, train_data, train_config.seed)
@@ -245,6 +270,7 @@ def execute(model, train_config, train_data, test_data, run_dir: Path, record: d
     if not world.writes:
         return None
     seconds = time.perf_counter() - begin
+    cpu_seconds = time.process_time() - cpu_begin
     model.save(run_dir)
     if train_config.progress:
         print(f"genlab: trained; measuring {model.name}'s held-out quality", file=sys.stderr, flush=True)
@@ -257,7 +283,9 @@ def execute(model, train_config, train_data, test_data, run_dir: Path, record: d
         generator = torch.Generator(model.device).manual_seed(train_config.seed)
         for file_name, (images, nrow) in model.pictures(generator).items():  # e.g. stylegan's mixing grid
             save_image_grid(images.cpu(), run_dir / file_name, nrow=nrow)
-    record.update(status="complete", steps=steps, seconds=round(seconds, 2), quality=quality)
+    record.update(status="complete", steps=steps, seconds=round(seconds, 2), quality=quality,
+                  cpu_seconds=round(cpu_seconds, 2),
+                  device=str(model.device), precision=train_config.precision)
     write_json(run_dir / RUN, record)
     return RunResult(run_dir, model, record["model"], record["data"]["spec"], steps, seconds, quality)
 
