@@ -1,0 +1,86 @@
+"""``genlab compare``: one table of several models trained alike, resumable, refusing bad input."""
+
+import json
+
+import pytest
+
+from genlab import compare
+from genlab.cli import main
+from genlab.trainer import Trainer
+
+
+@pytest.mark.parametrize("text, expected", [("2000", ("steps", 2000)), ("300 steps", ("steps", 300)),
+                                             ("10m", ("seconds", 600.0)), ("90s", ("seconds", 90.0)),
+                                             ("1.5h", ("seconds", 5400.0)), ("2min", ("seconds", 120.0))])
+def test_budgets_in_steps_or_time(text, expected):
+    assert compare.parse_budget(text) == expected
+
+
+@pytest.mark.parametrize("argv, says", [
+    (["--models", "gmm,gna", "--budget", "10"], "unknown model 'gna'"),
+    (["--models", "gmm", "--budget", "0"], "--budget must be positive"),
+    (["--models", "gmm", "--budget", "ten minutes"], "--budget must be steps"),
+    (["--models", "gmm", "--budget", "1.5steps"], "whole number"),
+    (["--models", "gmm,gmm", "--budget", "10"], "twice"),
+    (["--models", "gmm", "--set", "steps=5"], "compare sets steps for every model from --budget"),
+    (["--models", "gmm", "--set", "hidden=5"], "training settings, the same for every model"),
+    (["--models", "pixelcnn,dcgan", "--budget", "10"], "no model could be compared on ring8"),
+])
+def test_bad_comparisons_are_one_line_and_exit_2(argv, says, tmp_path, capsys):
+    assert main(["compare", "--data", "ring8", "--out", str(tmp_path / "c"), "--no-progress", *argv]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    errors = [line for line in lines if line.startswith("genlab: error:")]
+    assert len(errors) == 1 and says in errors[0] and lines[-1] == errors[0], lines  # status lines, then one error
+
+
+def test_compare_trains_scores_and_continues_after_an_interruption(tmp_path, monkeypatch, capsys):
+    """gmm fits, pixelcnn cannot take points (skipped, the rest go on), gan is interrupted after
+    its first checkpoint; the rerun keeps gmm's finished run and resumes gan's."""
+    out = tmp_path / "cmp"
+    argv = ["compare", "--data", "ring8", "--models", "gmm,pixelcnn,gan", "--budget", "60", "--n", "500",
+            "--set", "checkpoint_every=40", "--set", "log_every=20", "--out", str(out), "--no-progress"]
+    real_step = Trainer.train_step
+
+    def interrupted(self):
+        if self.step == 50:
+            raise KeyboardInterrupt
+        real_step(self)
+
+    monkeypatch.setattr(Trainer, "train_step", interrupted)
+    assert main(argv) == 130
+    gmm_record = (out / "gmm" / "run.json").read_bytes()
+    assert json.loads((out / "gan" / "run.json").read_text())["status"] == "running"
+    assert (out / "gan" / "checkpoint.pt").is_file()  # written at step 40
+    monkeypatch.setattr(Trainer, "train_step", real_step)
+    capsys.readouterr()
+
+    assert main(argv) == 0
+    printed = capsys.readouterr()
+    assert "gmm: kept, with its figures" in printed.err, printed.err
+    assert "gan: resuming the interrupted run" in printed.err, printed.err
+    assert (out / "gmm" / "run.json").read_bytes() == gmm_record  # not retrained
+    result = json.loads((out / "compare.json").read_text())
+    entries = {e["name"]: e for e in result["models"]}
+    assert entries["pixelcnn"]["status"] == "skipped" and "points" in entries["pixelcnn"]["reason"]
+    assert entries["gan"]["status"] == entries["gmm"]["status"] == "done"
+    assert entries["gan"]["steps"] == 60 and json.loads((out / "gan" / "run.json").read_text())["steps"] == 60
+    gmm, gan = entries["gmm"]["scores"], entries["gan"]["scores"]
+    assert gmm["modes"] == 8 and gmm["hq_percent"] > 90  # EM finds the ring; a 60-step gan has not yet
+    assert gmm["hq_percent"] > gan["hq_percent"] + 20
+    assert entries["gmm"]["samples_per_second"] > 0 and entries["gan"]["samples_per_second"] > 0
+    assert result["real"]["modes"] == 8
+    assert "gmm" in printed.out and "real vs real" in printed.out and "pixelcnn skipped" in printed.out
+    page = (out / "compare.html").read_text()
+    assert page.count("<img") == 3 and "★" in page  # the figure and two sample grids
+    assert (out / "compare.png").stat().st_size > 10_000
+
+
+def test_a_finished_run_on_other_data_is_skipped_with_its_reason(tmp_path, capsys):
+    run = tmp_path / "g"
+    assert main(["train", "gmm", "--data", "grid25", "--steps", "5", "--out", str(run), "--no-progress"]) == 0
+    assert main(["compare", "--data", "ring8", "--models", f"{run},gmm", "--budget", "5", "--n", "200",
+                 "--out", str(tmp_path / "c"), "--no-progress"]) == 0
+    result = json.loads((tmp_path / "c" / "compare.json").read_text())
+    assert result["models"][0]["status"] == "skipped"
+    assert "trained on grid25, not ring8" in result["models"][0]["reason"]
+    assert result["models"][1]["status"] == "done"
