@@ -268,9 +268,11 @@ def cmd_compare(args) -> int:
 
 def cmd_augment(args) -> int:
     from .augment import run_augment
+    from .config import parse_sets
 
     run_augment(data=args.data, models=args.model, k=args.k, seeds=args.seeds, per_class=args.per_class,
-                out=args.out, device=args.device, progress=not args.no_progress)
+                out=args.out, device=args.device, progress=not args.no_progress, steps=args.steps,
+                settings=parse_sets(args.set))
     return 0
 
 
@@ -367,7 +369,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="report.html", metavar="FILE.html", help="the page (default report.html)")
     p.add_argument("--samples", type=int, metavar="N",
                    help="draw N fresh samples of each run into the page; images as one grid at native pixel "
-                        "scale (1,000 mnist5k samples add about 0.5 MB)")
+                        "scale (1,000 mnist5k samples add about 0.3 MB)")
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("compare", help="train several models at one budget on one dataset and score them alike")
@@ -396,7 +398,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seeds", type=int, default=3, help="seeds per setting (default 3)")
     p.add_argument("--per-class", type=int, default=500, metavar="N",
                    help="generated images added per class (default 500)")
-    p.add_argument("--out", metavar="DIR", help="folder of the results (default runs/augment-DATA)")
+    p.add_argument("--steps", type=int, metavar="N",
+                   help="training steps of every generator (default per model: cgan 1000, cvae 1500, ddpm 2500)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="a generator setting over its preset for the data (`genlab list MODEL` shows them), "
+                        "e.g. guidance=2 for ddpm; repeatable")
+    p.add_argument("--out", metavar="DIR", help="folder of the results, the picks and one run directory per "
+                   "generator (default runs/augment-DATA); rerun with the same --out to reuse finished generators")
     add_device(p, "train and sample")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_augment)
