@@ -55,10 +55,18 @@ def test_optimal_d_is_one_half_everywhere_when_p_equals_q():
     assert (optimal_d(x, log_p, log_p) == 0.5).all()
 
 
+SERIES_RGB = [(31, 119, 180), (214, 39, 40), (44, 160, 44), (148, 103, 189)]  # explain.COLOURS in order
+SERIES = {"js-vs-wasserstein": 3, "kl-asymmetry": 3, "optimal-discriminator": 4}  # curves in each plot
+
+
 def test_each_claim_writes_a_png_and_a_table(claims):
     for name, claim in claims.items():
         with Image.open(claim.plot) as img:
-            assert img.format == "PNG" and img.size[0] > 100
+            assert img.format == "PNG" and img.size == (560, 400)
+            rgb = np.asarray(img.convert("RGB")).astype(int)
+        assert (rgb == 255).all(axis=2).mean() > 0.5                   # a white background
+        for colour in SERIES_RGB[:SERIES[name]]:                         # every curve is drawn
+            assert (abs(rgb - colour) < 30).all(axis=2).sum() > 100, (name, colour)  # more than its legend key
         table = claim.table()
         assert claim.title in table and all(c in table for c in claim.columns)
         assert len(table.splitlines()) >= len(claim.rows) + 3

@@ -109,7 +109,7 @@ def cmd_train(args) -> int:
     if result is None:  # a torchrun process other than rank 0: rank 0 reports
         return 0
     quality = ", ".join(f"{k} {v}" for k, v in result.quality.items())
-    work = f"{result.steps} steps in" if result.steps else "fitted in"  # closed-form fits (ngram counts) take no steps
+    work = "fitted in" if result.model.fitted else f"{result.steps} steps in"  # EM or counts, not steps
     print(f"trained {result.model_name} on {result.data_name}: {work} {result.seconds:.1f} s"
           + (f"; {quality}" if quality else ""))
     print(f"results in {result.run_dir}")
@@ -399,7 +399,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--per-class", type=int, default=500, metavar="N",
                    help="generated images added per class (default 500)")
     p.add_argument("--steps", type=int, metavar="N",
-                   help="training steps of every generator (default per model: cgan 1000, cvae 1500, ddpm 2500)")
+                   help="training steps of every generator (default per model: cgan 1000, cvae 1000, ddpm its "
+                        "preset's for the data, 2500 on mnist5k)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="a generator setting over its preset for the data (`genlab list MODEL` shows them), "
                         "e.g. guidance=2 for ddpm; repeatable")

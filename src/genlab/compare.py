@@ -426,13 +426,10 @@ def draw_figure(result: dict, path: Path) -> Path | None:
     points = [p for p in points if p[1] is not None and p[2] is not None]
     if not points:
         return None
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
+    from .plot import figure as new_figure
+    from .plot import save_figure
 
-    from .io import atomic_write
-
-    figure = Figure(figsize=(6.4, 4.8), dpi=100)
-    FigureCanvasAgg(figure)
+    figure = new_figure(640, 480)
     ax = figure.add_subplot()
     for name, x, y, speed in points:
         size = 30 + 60 * max(0.0, math.log10(speed) + 1) if speed else 30
@@ -447,8 +444,7 @@ def draw_figure(result: dict, path: Path) -> Path | None:
     ax.set_title(f"{result['data']} at {result['budget']['said']}: marker area grows with samples/s", fontsize=10)
     ax.grid(alpha=0.3)
     figure.tight_layout()
-    atomic_write(path, lambda tmp: figure.savefig(tmp, format="png"))
-    return path
+    return save_figure(figure, path)
 
 
 def scored_n(result: dict):

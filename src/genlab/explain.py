@@ -1,7 +1,7 @@
 """Claims from the lecture notes, measured (SPEC section 4).
 
 Each claim is a function ``(out_dir) -> Claim``: it computes a small table of numbers that
-shows the claim (or would refute it), draws one PNG line plot with Pillow, and runs in a
+shows the claim (or would refute it), draws one PNG line plot with matplotlib, and runs in a
 few seconds on a CPU with fixed seeds. :data:`CLAIMS` maps command names to them.
 """
 
@@ -14,13 +14,12 @@ from typing import Callable
 
 import numpy as np
 import torch
-from PIL import Image, ImageDraw
 
 from .errors import ConfigError
-from .io import atomic_write
 from .metrics.divergences import js_divergence, wasserstein1_1d
+from .plot import GRID_COLOUR, figure, save_figure
 
-COLOURS = [(31, 119, 180), (214, 39, 40), (44, 160, 44), (148, 103, 189)]
+COLOURS = ["tab:blue", "tab:red", "tab:green", "tab:purple"]  # series in order, as the legends list them
 
 
 @dataclass
@@ -53,56 +52,25 @@ def _fmt(v) -> str:
 
 # --------------------------------------------------------------------------- plotting
 
-def _ticks(lo: float, hi: float, n: int = 5) -> list[float]:
-    """About ``n`` round tick values (steps of 1, 2 or 5 times a power of ten)."""
-    raw = (hi - lo) / n
-    step = 10 ** math.floor(math.log10(raw))
-    step *= next(m for m in (1, 2, 5, 10) if step * m >= raw)
-    return [k * step for k in range(math.ceil(lo / step), math.floor(hi / step) + 1)]
-
-
 def save_line_plot(path: Path, series: list[tuple[str, list[float], list[float]]],
                    title: str, x_label: str, legend_right: bool = False,
                    size: tuple[int, int] = (560, 400)) -> Path:
-    """Write a PNG of labelled (x, y) curves on shared axes, later ones drawn on top.
+    """Write a PNG of ``size`` pixels with labelled (x, y) curves on shared axes, later ones
+    drawn on top; NaN and infinite values leave a gap.
 
     The legend sits in the top-left corner, or top-right with ``legend_right``.
     """
-    w, h = size
-    left, right, top, bottom = 56, 16, 28, 40                 # margins for labels
-    xs = [x for _, sx, _ in series for x in sx]
-    ys = [y for _, _, sy in series for y in sy if math.isfinite(y)]
-    x0, x1 = min(xs), max(xs)
-    y0, y1 = min(ys + [0.0]), max(ys)
-    y1 += 0.05 * (y1 - y0 or 1)
-    x1 = x1 if x1 > x0 else x0 + 1
-
-    def px(x: float, y: float) -> tuple[float, float]:
-        return (left + (x - x0) / (x1 - x0) * (w - left - right),
-                h - bottom - (y - y0) / (y1 - y0) * (h - top - bottom))
-
-    img = Image.new("RGB", size, "white")
-    draw = ImageDraw.Draw(img)
-    for t in _ticks(y0, y1):                                   # horizontal grid + labels
-        u, v = px(x0, t)
-        draw.line([(left, v), (w - right, v)], fill=(235, 235, 235))
-        draw.text((4, v - 6), f"{t:g}", fill="black")
-    for t in _ticks(x0, x1):
-        u, v = px(t, y0)
-        draw.line([(u, h - bottom), (u, h - bottom + 4)], fill="black")
-        draw.text((u - 8, h - bottom + 6), f"{t:g}", fill="black")
-    draw.rectangle([left, top, w - right, h - bottom], outline="black")
-    key_x = w - right - 8 - 28 - 6 * max(len(s[0]) for s in series) if legend_right else left + 8
-    for i, (label, sx, sy) in enumerate(series):
-        colour = COLOURS[i % len(COLOURS)]
-        draw.line([px(x, y) for x, y in zip(sx, sy) if math.isfinite(y)], fill=colour, width=2)
-        draw.line([(key_x, top + 10 + 14 * i), (key_x + 20, top + 10 + 14 * i)],
-                  fill=colour, width=2)
-        draw.text((key_x + 24, top + 4 + 14 * i), label, fill="black")
-    draw.text((left, 8), title, fill="black")
-    draw.text(((w - len(x_label) * 6) / 2, h - 16), x_label, fill="black")
-    atomic_write(path, lambda tmp: img.save(tmp, format="PNG"))
-    return path
+    fig = figure(*size)
+    ax = fig.add_axes((56 / size[0], 40 / size[1], 1 - 72 / size[0], 1 - 68 / size[1]))  # margins for labels
+    for i, (label, xs, ys) in enumerate(series):
+        y = np.asarray(ys, dtype=float)
+        ax.plot(xs, np.where(np.isfinite(y), y, np.nan), color=COLOURS[i % len(COLOURS)], linewidth=2, label=label)
+    ax.set_title(title, fontsize=10)
+    ax.set_xlabel(x_label, fontsize=9)
+    ax.tick_params(labelsize=8)
+    ax.grid(color=GRID_COLOUR, linewidth=0.8)
+    ax.legend(loc="upper right" if legend_right else "upper left", fontsize=8, frameon=False)
+    return save_figure(fig, path)
 
 
 # --------------------------------------------------------------------------- (a) JS vs W1

@@ -6,9 +6,12 @@
         config.json         the model's config       } written when training ends;
         model.safetensors   the model's weights      } together they are `genlab.load`-able
         checkpoint.pt       resume state (weights, optimisers, step, RNG states)
-        metrics.jsonl       one JSON line every log_every steps
+        metrics.jsonl       one JSON line every log_every steps (gmm: every EM iteration)
+        curves.png          a panel per logged figure against the step; redrawn at checkpoints
+                            (at most once a minute) and at the end
         samples/            sample pictures during training; samples.png at the end
                             (samples.txt for text)
+        tensorboard/        with tensorboard=true, the figures and sample pictures for TensorBoard
 
 A run directory is complete when run.json says ``"status": "complete"``. Every problem with
 the user's input is found before the directory is made. Under torchrun every process trains
@@ -107,6 +110,9 @@ def prepare(model_name: str, data_spec: str, settings: dict, *, data_seed: int =
     check_precision(model, train_config.precision, device)
     if train_config.compile and model.fitted:
         raise ConfigError(f"compile=true compiles networks; {model_name} is fitted in closed form or by EM")
+    if train_config.tensorboard and model.fitted:
+        raise ConfigError(f"tensorboard=true logs training steps; {model_name} is fitted in closed form or by EM "
+                          f"(its run draws curves.png)")
     if model.fitted and world.size > 1:
         raise ConfigError(f"{model_name} is fitted in closed form or by EM, in one process: run it without torchrun")
     return model, train_config, train_data, test_data
@@ -241,7 +247,7 @@ def execute(model, train_config, train_data, test_data, run_dir: Path, record: d
     import torch
 
     from .api import fit
-    from .trainer import Trainer
+    from .trainer import CURVES, METRICS, Trainer
 
     world = world_of(train_config)
     begin, cpu_begin = time.perf_counter(), time.process_time()
@@ -249,6 +255,7 @@ def execute(model, train_config, train_data, test_data, run_dir: Path, record: d
         if model.fitted:
             fit(model, train_data, train_config.seed)
             steps = model.n_iter_
+            write_metrics(run_dir / METRICS, model.fit_log())
         else:
             monitors = monitors_for(train_data, test_data) if train_config.monitor and world.writes else ()
             trainer = Trainer(model, train_data, train_config, run_dir, monitors=monitors,
@@ -278,16 +285,32 @@ def execute(model, train_config, train_data, test_data, run_dir: Path, record: d
     with torch.no_grad():
         name = "samples.txt" if train_data.kind == "text" else "samples.png"
         picture(train_data, train_config.seed)(model, run_dir / name)
-        from .plot import save_image_grid
+        from .plot import save_curves, save_image_grid
 
         generator = torch.Generator(model.device).manual_seed(train_config.seed)
         for file_name, (images, nrow) in model.pictures(generator).items():  # e.g. stylegan's mixing grid
             save_image_grid(images.cpu(), run_dir / file_name, nrow=nrow)
+    # a fitted model's held-out figures as bars next to its iterations (gmm's EM), if any
+    save_curves(run_dir / METRICS, run_dir / CURVES, figures=quality if model.fitted else None,
+                title=f"{model.name} on {train_data.name}", x_label="iteration" if model.fitted else "step")
     record.update(status="complete", steps=steps, seconds=round(seconds, 2), quality=quality,
                   cpu_seconds=round(cpu_seconds, 2),
                   device=str(model.device), precision=train_config.precision)
     write_json(run_dir / RUN, record)
     return RunResult(run_dir, model, record["model"], record["data"]["spec"], steps, seconds, quality)
+
+
+def write_metrics(path: Path, lines: list[dict]) -> None:
+    """A fitted model's log of its fit (gmm: every EM iteration) as metrics.jsonl, written
+    atomically; none for a fit that logs nothing (ngram's counts)."""
+    import json
+
+    from .io import atomic_write
+
+    if not lines:
+        return
+    text = "".join(json.dumps(line) + "\n" for line in lines)
+    atomic_write(path, lambda tmp: Path(tmp).write_text(text))
 
 
 def measure(model, train_data, test_data, seed: int = 0, progress: bool = False) -> dict:

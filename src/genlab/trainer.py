@@ -6,9 +6,11 @@ optimisation step each, such as "discriminator" then "generator" for a GAN, as i
 stylegan2-ada — and the trainer runs them in order on batches drawn from data held in memory
 on the device, handing each the :class:`TrainState` (step, total, progress) and setting the
 learning rates the model's schedule asks for. Launched by torchrun it trains data-parallel
-(``genlab.distributed``): each process a part of the batch, gradients averaged. It logs, draws sample
-pictures and writes atomic checkpoints that hold everything needed to continue the run
-bit for bit: weights, optimiser states, step and random number generator states.
+(``genlab.distributed``): each process a part of the batch, gradients averaged. It logs (to
+``metrics.jsonl``, and with ``tensorboard=true`` for TensorBoard too), draws sample pictures, and
+writes atomic checkpoints that hold everything needed to continue the run bit for bit: weights,
+optimiser states, step and random number generator states. At checkpoints it redraws
+``curves.png`` from the log (at most once a minute), so that an interrupted run has its curves.
 """
 
 from __future__ import annotations
@@ -35,6 +37,9 @@ from .io import atomic_write, load_state
 
 CHECKPOINT = "checkpoint.pt"
 METRICS = "metrics.jsonl"
+CURVES = "curves.png"
+CURVES_EVERY_S = 60  # a checkpoint redraws curves.png once this long has passed since the start or the last drawing
+TENSORBOARD = "tensorboard"  # the folder of TensorBoard's event files in a run directory
 PRECISIONS = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 
 @dataclass(frozen=True)
@@ -66,11 +71,23 @@ class TrainConfig:
     workers: int = 2  # DataLoader processes decoding streamed images (0: in the training process)
     compile: bool = False  # torch.compile the networks (for GPUs; the first steps wait while it compiles)
     channels_last: bool = True  # on CUDA, convolutions in the channels-last layout tensor cores prefer
+    tensorboard: bool = False  # also log the figures and sample pictures for TensorBoard, in RUN_DIR/tensorboard
 
     def __post_init__(self):
         check_positive(self, "steps", "batch_size", "log_every", "sample_every", "checkpoint_every")
         check(self.workers >= 0, f"workers must be 0 (decode in the training process) or more, got {self.workers}")
         check(self.precision in PRECISIONS, f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
+        if self.tensorboard:
+            summary_writer()  # a missing package is found here, before a run writes any file
+
+
+def summary_writer() -> type:
+    """torch's TensorBoard ``SummaryWriter`` class, or a one-line ConfigError without the package."""
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError:
+        raise ConfigError("tensorboard=true needs the tensorboard package: pip install 'genlab[tensorboard]'") from None
+    return SummaryWriter
 
 
 def stream_seed(seed: int, purpose: str) -> int:
@@ -93,8 +110,9 @@ def rank_seed(seed: int, rank: int) -> int:
 class Trainer:
     """Runs a model's phases for ``config.steps`` iterations.
 
-    ``run_dir`` (optional) receives ``metrics.jsonl``, ``samples/step_*.png`` and
-    ``checkpoint.pt``; ``monitors`` are callables ``model -> dict`` evaluated at every log
+    ``run_dir`` (optional) receives ``metrics.jsonl``, ``samples/step_*.png``,
+    ``checkpoint.pt``, ``curves.png`` (see :meth:`draw_curves`) and, with ``tensorboard=true``,
+    ``tensorboard/``; ``monitors`` are callables ``model -> dict`` evaluated at every log
     step (for example mode coverage on the 2-D toys); ``on_sample(model, path)`` draws a picture
     (with a generator of its own, so that pictures never change the training RNG stream).
     Under torchrun only rank 0 writes; ``batch_size`` is the global batch.
@@ -117,6 +135,11 @@ class Trainer:
         self.run_dir = Path(run_dir) if run_dir is not None else None
         if self.run_dir is not None and self.world.writes:
             self.run_dir.mkdir(parents=True, exist_ok=True)
+        if config.tensorboard and self.run_dir is None:
+            raise ConfigError("tensorboard=true logs into a run directory: train with `genlab train` or give run_dir")
+        self.title = f"{model.name} on {data.name}"  # of curves.png
+        self.board = None  # the TensorBoard writer, while run() runs with tensorboard=true
+        self.curves_drawn = 0.0  # time.perf_counter() when curves.png was last drawn, or run() started
         self.monitors = monitors
         self.on_sample = on_sample
         self.optimizers = model.optimizers()
@@ -173,10 +196,16 @@ class Trainer:
         start = time.perf_counter()
         bar = self._progress_bar()
         self.model.train()
-        for self.step in range(self.step + 1, self.config.steps + 1):
-            self.train_step()
-            bar.update(1)
-            self._boundary(bar, start)
+        self.board = self._open_board()
+        self.curves_drawn = time.perf_counter()
+        try:
+            for self.step in range(self.step + 1, self.config.steps + 1):
+                self.train_step()
+                bar.update(1)
+                self._boundary(bar, start)
+        finally:
+            if self.board is not None:
+                self.board.close()
         bar.close()
         return self.model
 
@@ -236,6 +265,8 @@ class Trainer:
         if final or step % cfg.checkpoint_every == 0:
             self.check_weights()
             self.save_checkpoint()
+            if not final:  # a run draws its curves when it ends (genlab.runs.execute)
+                self.draw_curves()
 
     # --- logging and the divergence guard -------------------------------------------------
 
@@ -279,6 +310,11 @@ class Trainer:
         if self.run_dir is not None:
             with open(self.run_dir / METRICS, "a") as f:
                 f.write(json.dumps(record) + "\n")
+        if self.board is not None:
+            from .plot import logged_figures
+
+            for key, value in logged_figures(record).items():
+                self.board.add_scalar(key, value, self.step)
 
     def check_weights(self) -> None:
         """A finite loss can still leave NaN/inf weights; never checkpoint them over good ones."""
@@ -306,10 +342,37 @@ class Trainer:
     def save_samples(self) -> None:
         if self.on_sample is None:
             return
+        path = self.run_dir / "samples" / f"step_{self.step:06d}.png"
         self.model.eval()
         with torch.no_grad():
-            self.on_sample(self.model, self.run_dir / "samples" / f"step_{self.step:06d}.png")
+            self.on_sample(self.model, path)
         self.model.train()
+        if self.board is not None and path.is_file():  # the grid or the scatter, as drawn (dann draws none)
+            import numpy as np
+            from PIL import Image
+
+            with Image.open(path) as picture:
+                self.board.add_image("samples", np.asarray(picture.convert("RGB")), self.step, dataformats="HWC")
+
+    def draw_curves(self) -> None:
+        """Redraw curves.png from metrics.jsonl (rank 0) once CURVES_EVERY_S seconds have passed
+        since the last drawing: an interrupted run has recent curves, and frequent checkpoints
+        of a short run do not wait on drawing."""
+        if not self.world.writes or time.perf_counter() - self.curves_drawn < CURVES_EVERY_S:
+            return
+        from .plot import save_curves
+
+        save_curves(self.run_dir / METRICS, self.run_dir / CURVES, title=self.title)
+        self.curves_drawn = time.perf_counter()
+
+    def _open_board(self):
+        """A TensorBoard writer into RUN_DIR/tensorboard (rank 0, tensorboard=true), else None.
+        A resumed run hides what the first one logged after its checkpoint, as metrics.jsonl
+        drops those lines."""
+        if not (self.config.tensorboard and self.world.writes):
+            return None
+        writer = summary_writer()
+        return writer(log_dir=str(self.run_dir / TENSORBOARD), purge_step=self.step + 1 if self.step else None)
 
     # --- checkpoints ------------------------------------------------------------------------
 

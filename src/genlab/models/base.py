@@ -175,6 +175,11 @@ class Model(nn.Module):
         checkpoints alike), so that old runs still load and resume: ``retired_state`` keys go."""
         return {k: v for k, v in state.items() if k not in self.retired_state}
 
+    def fit_log(self) -> list[dict]:
+        """A fitted model's last fit as metrics.jsonl lines (``{"step": i, ...}``, e.g. EM's
+        log-likelihood per iteration), drawn in the run's curves; none by default."""
+        return []
+
     # --- evaluation and pictures -------------------------------------------------------------
 
     def evaluate(self, data, **options) -> dict[str, float]:

@@ -76,6 +76,7 @@ class EMResult(NamedTuple):
     lower_bound: float  # mean log-likelihood per sample of ``params``
     n_iter: int
     converged: bool
+    lower_bounds: tuple[float, ...]  # the mean log-likelihood before the first iteration and after each
 
 
 # --- Gaussian densities ---------------------------------------------------------------------
@@ -140,13 +141,14 @@ def run_em(x: torch.Tensor, resp: torch.Tensor, config: GMMConfig) -> EMResult:
     """Alternate M- and E-steps until the mean log-likelihood changes by less than tol."""
     p = m_step(x, resp, config.covariance, config.reg_covar)
     lower_bound, resp = e_step(x, p, config.covariance)
+    trace = [lower_bound]
     for it in range(1, config.max_iter + 1):
         p = m_step(x, resp, config.covariance, config.reg_covar)
-        previous = lower_bound
         lower_bound, resp = e_step(x, p, config.covariance)
-        if abs(lower_bound - previous) < config.tol:
-            return EMResult(p, lower_bound, it, True)
-    return EMResult(p, lower_bound, config.max_iter, False)
+        trace.append(lower_bound)
+        if abs(lower_bound - trace[-2]) < config.tol:
+            return EMResult(p, lower_bound, it, True, tuple(trace))
+    return EMResult(p, lower_bound, config.max_iter, False, tuple(trace))
 
 
 # --- initialisation -------------------------------------------------------------------------
@@ -234,6 +236,7 @@ class GMM(Model):
         self.converged_: bool | None = None
         self.n_iter_ = 0
         self.lower_bound_: float | None = None
+        self.lower_bounds_: tuple[float, ...] = ()  # lower_bound_ at every iteration of the restart kept
 
     @property
     def dim(self) -> int:
@@ -263,10 +266,16 @@ class GMM(Model):
                 best = result
         self._set_params(best.params._replace(means=best.params.means + shift))
         self.converged_, self.n_iter_, self.lower_bound_ = best.converged, best.n_iter, best.lower_bound
+        self.lower_bounds_ = best.lower_bounds
         if not best.converged:
             warnings.warn(f"gmm: EM did not converge in max_iter={self.config.max_iter} iterations "
                           f"(tol={self.config.tol}); raise max_iter or tol", RuntimeWarning, stacklevel=3)
         return self
+
+    def fit_log(self) -> list[dict]:
+        """The last fit as metrics.jsonl lines: the mean log-likelihood per training sample at
+        every EM iteration of the restart kept (step 0: before the first iteration)."""
+        return [{"step": step, "train_log_likelihood": value} for step, value in enumerate(self.lower_bounds_)]
 
     def _check_fit_data(self, x: torch.Tensor) -> None:
         if not bool(torch.isfinite(x).all()):
