@@ -7,7 +7,9 @@ command puts numbers on it. Every model
 * trains on the same split of the same data (a preset's data settings, such as pixelcnn's
   binarisation of mnist5k, are dropped so that every model sees the same images), from its
   preset for the data (its benchmark's settings), for the same budget: a number of steps, or
-  minutes of training time turned into steps by timing a short probe run of that model;
+  minutes of training time turned into steps by timing a short probe run of that model (the
+  quality monitors are off, so that the budget buys training rather than a slow sampler's
+  monitoring; ``--set monitor=true`` turns them on, inside the budget);
 * is scored by ``genlab eval`` on the same held-out data with the same N and seed, so its
   figures stand beside one real-vs-real baseline;
 * has its sampling speed measured: samples per second drawing :data:`SPEED_SAMPLES` at once.
@@ -264,7 +266,9 @@ def train_run(model_name: str, data: str, kind: str, amount: float, run_dir: Pat
     preset = cls.presets.get(data) or {}
     dropped = {k: v for k, v in preset.items() if k in runs.DATA_SETTINGS}
     settings = {k: v for k, v in preset.items() if k not in runs.DATA_SETTINGS}
-    settings.update(**given, seed=seed, progress=progress, **({"device": device} if device else {}))
+    # the budget buys training steps: no quality monitors (they would spend a slow sampler's budget
+    # sampling) unless asked for; the sample pictures as the run ends
+    settings.update(monitor=False, **given, seed=seed, progress=progress, **({"device": device} if device else {}))
     runs.start(model_name, data, {**settings, "steps": 1}, dry_run=True)  # cannot take the data: stops here
     rate = None
     if not cls.fitted:
@@ -274,6 +278,7 @@ def train_run(model_name: str, data: str, kind: str, amount: float, run_dir: Pat
             rate = probe_rate(model_name, data, settings)
             settings["steps"] = max(1, int(BUDGET_SHARE * amount / rate))
             say(f"{model_name}: {rate:.4g} s a step here, so {settings['steps']:,} steps")
+        settings.setdefault("sample_every", settings["steps"])
     plan = {"steps": None if cls.fitted else settings["steps"], "seconds_per_step": rate,
             "data_settings_dropped": dropped}
     remember(model_name, plan)
