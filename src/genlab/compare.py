@@ -441,14 +441,24 @@ def draw_figure(result: dict, path: Path) -> Path | None:
 
     figure = new_figure(640, 480)
     ax = figure.add_subplot()
-    for name, x, y, speed in points:
+    for i, (name, x, y, speed) in enumerate(points):
         size = 30 + 60 * max(0.0, math.log10(speed) + 1) if speed else 30
         ax.scatter([x], [y], s=size, alpha=0.7)
-        ax.annotate(name, (x, y), textcoords="offset points", xytext=(6, 4), fontsize=9)
+        # names above and below in turn, so that two models at one point stay readable
+        ax.annotate(name, (x, y), textcoords="offset points", xytext=(9, 5 if i % 2 == 0 else -13), fontsize=9)
     real_x, real_y = result["real"].get(x_key), result["real"].get(y_key)
     if real_x is not None and real_y is not None:
         ax.scatter([real_x], [real_y], marker="*", s=160, color="black", label="real vs real")
         ax.legend(loc="best", fontsize=8)
+    if x_key == "modes":  # whole modes, from none to every mode the data have
+        from matplotlib.ticker import MaxNLocator
+
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_xlim(-0.5, max([real_x or 0] + [p[1] for p in points]) + 0.5)
+        ax.set_ylim(-3, 103)
+    else:  # precision and recall are fractions
+        ax.set_xlim(-0.03, 1.03)
+        ax.set_ylim(-0.03, 1.03)
     ax.set_xlabel({"recall": "diversity: recall (k=3)", "modes": "diversity: modes covered"}[x_key])
     ax.set_ylabel({"precision": "quality: precision (k=3)", "hq_percent": "quality: % high-quality samples"}[y_key])
     ax.set_title(f"{result['data']} at {result['budget']['said']}: marker area grows with samples/s", fontsize=10)
