@@ -131,6 +131,17 @@ def test_resume_survives_a_metrics_line_cut_short(tmp_path, ring8):
     assert [r["step"] for r in metrics(tmp_path)] == [10, 20, 30, 40, 50]
 
 
+def test_a_resumed_run_counts_the_time_trained_before(tmp_path, ring8):
+    Trainer(make("vae", ring8), ring8, config(30), tmp_path).run()
+    before = torch.load(tmp_path / "checkpoint.pt", weights_only=True)["elapsed"]
+    assert before["seconds"] > 0 and before["cpu_seconds"] > 0
+    resumed = Trainer(make("vae", ring8), ring8, config(50), tmp_path)
+    resumed.run(resume=True)
+    assert resumed.spent == before and resumed.elapsed()["seconds"] > before["seconds"]
+    seconds = [r["seconds"] for r in metrics(tmp_path)]
+    assert seconds == sorted(seconds) and seconds[3] > before["seconds"]  # step 40 goes on from step 30's time
+
+
 def test_resume_to_fewer_steps_than_done_is_refused(tmp_path, ring8):
     Trainer(make("vae", ring8), ring8, config(30), tmp_path).run()
     with pytest.raises(ConfigError, match="step 30"):

@@ -251,6 +251,7 @@ def execute(model, train_config, train_data, test_data, run_dir: Path, record: d
 
     world = world_of(train_config)
     begin, cpu_begin = time.perf_counter(), time.process_time()
+    before = {"seconds": 0.0, "cpu_seconds": 0.0}
     try:
         if model.fitted:
             fit(model, train_data, train_config.seed)
@@ -262,6 +263,7 @@ def execute(model, train_config, train_data, test_data, run_dir: Path, record: d
                               on_sample=picture(train_data, train_config.seed))
             trainer.run(resume=resume)
             steps = train_config.steps
+            before = trainer.spent  # the time trained before a resume
             if world.size > 1:  # every rank must end with the same weights, EMA included
                 digests = distributed.digests(model, world)
                 record["processes"] = {"count": world.size, "backend": torch.distributed.get_backend(),
@@ -276,8 +278,8 @@ def execute(model, train_config, train_data, test_data, run_dir: Path, record: d
         raise
     if not world.writes:
         return None
-    seconds = time.perf_counter() - begin
-    cpu_seconds = time.process_time() - cpu_begin
+    seconds = time.perf_counter() - begin + before["seconds"]
+    cpu_seconds = time.process_time() - cpu_begin + before["cpu_seconds"]
     model.save(run_dir)
     if train_config.progress:
         print(f"genlab: trained; measuring {model.name}'s held-out quality", file=sys.stderr, flush=True)

@@ -150,6 +150,8 @@ class Trainer:
         self.scalers = ({name: torch.amp.GradScaler(self.device.type) for name in self.optimizers}
                         if self.dtype == torch.float16 else {})
         self.step = 0
+        # training time before this process, from the checkpoint it resumed: a run's time adds up
+        self.spent = {"seconds": 0.0, "cpu_seconds": 0.0}
         self.last_good = 0  # step of the last checkpoint written
         self.last_log_step = 0
         self.history: dict[str, list[tuple[int, torch.Tensor]]] = defaultdict(list)
@@ -193,7 +195,7 @@ class Trainer:
             torch.manual_seed(rank_seed(self.config.seed, self.world.rank))
         if self.streamed:
             self.stream = StreamedBatches(self, first_step=self.step + 1)
-        start = time.perf_counter()
+        self.clock = (time.perf_counter(), time.process_time())
         bar = self._progress_bar()
         self.model.train()
         self.board = self._open_board()
@@ -202,7 +204,7 @@ class Trainer:
             for self.step in range(self.step + 1, self.config.steps + 1):
                 self.train_step()
                 bar.update(1)
-                self._boundary(bar, start)
+                self._boundary(bar)
         finally:
             if self.board is not None:
                 self.board.close()
@@ -253,11 +255,11 @@ class Trainer:
             x = x.contiguous(memory_format=self.memory_format)
         return x, (self.y[index] if self.y is not None else None)
 
-    def _boundary(self, bar, start: float) -> None:
+    def _boundary(self, bar) -> None:
         cfg, step = self.config, self.step
         final = step == cfg.steps
         if final or step % cfg.log_every == 0 or step % cfg.checkpoint_every == 0:
-            self.log(start, bar)
+            self.log(bar)
         if self.run_dir is None:
             return
         if (final or step % cfg.sample_every == 0) and self.world.writes:
@@ -270,10 +272,10 @@ class Trainer:
 
     # --- logging and the divergence guard -------------------------------------------------
 
-    def log(self, start: float, bar) -> None:
+    def log(self, bar) -> None:
         """Average what was logged since the last call (over the processes too, under
         torchrun); stop if any loss went NaN/inf."""
-        record: dict[str, float] = {"step": self.step, "seconds": round(time.perf_counter() - start, 3)}
+        record: dict[str, float] = {"step": self.step, "seconds": round(self.elapsed()["seconds"], 3)}
         bad_steps = []  # (first step with a non-finite value, key, value)
         means = []
         for key, logged in self.history.items():  # (step, value) pairs: some keys log every few steps
@@ -376,6 +378,13 @@ class Trainer:
 
     # --- checkpoints ------------------------------------------------------------------------
 
+    def elapsed(self) -> dict[str, float]:
+        """Wall-clock and CPU seconds this run has trained, across resumes (the time between
+        a run's last checkpoint and its interruption is lost with the interruption)."""
+        wall, cpu = self.clock
+        return {"seconds": self.spent["seconds"] + time.perf_counter() - wall,
+                "cpu_seconds": self.spent["cpu_seconds"] + time.process_time() - cpu}
+
     def save_checkpoint(self) -> None:
         rng = distributed.gather_rng(self.world, self.device)  # every rank takes part
         if not self.world.writes:
@@ -392,6 +401,7 @@ class Trainer:
             "processes": self.world.size,
             "rng_ranks": rng if self.world.size > 1 else None,
             "train_config": to_dict(self.config),
+            "elapsed": self.elapsed(),
         }
         atomic_write(self.run_dir / CHECKPOINT, lambda tmp: torch.save(state, tmp))
         self.last_good = self.step
@@ -435,6 +445,7 @@ class Trainer:
         if rng["cuda"] is not None and self.device.type == "cuda":
             torch.cuda.set_rng_state(rng["cuda"], self.device)
         self.step = self.last_good = self.last_log_step = int(state["step"])
+        self.spent = {key: float(state.get("elapsed", {}).get(key, 0.0)) for key in self.spent}
         if self.world.writes:
             truncate_metrics(self.run_dir / METRICS, self.step)
 
