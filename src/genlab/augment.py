@@ -514,13 +514,12 @@ def draw(result: dict, path: Path) -> Path:
     """Accuracy against real images per class (log scale; all at the split's mean per class),
     one line per training set with standard-error bars; a model's lines share its colour,
     solid with the real images, dashed without."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
+    from .plot import figure as new_figure
+    from .plot import save_figure
 
     ks = result["k"]
     xs = [kk if kk != "all" else result["all_per_class_mean"] for kk in ks]
-    figure = Figure(figsize=(6.4, 4.8), dpi=100)
-    FigureCanvasAgg(figure)
+    figure = new_figure(640, 480)
     ax = figure.add_subplot()
     colours = iter(["tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple"])
     colour = {}
@@ -545,5 +544,4 @@ def draw(result: dict, path: Path) -> Path:
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="lower right")
     figure.tight_layout()
-    atomic_write(path, lambda tmp: figure.savefig(tmp, format="png"))
-    return path
+    return save_figure(figure, path)
