@@ -16,6 +16,9 @@ import genlab
 from genlab.api import train
 
 SRC = Path(__file__).resolve().parents[1] / "src"
+
+if os.environ.get("PYTEST_XDIST_WORKER"):  # test processes side by side, one a core: one torch thread each
+    torch.set_num_threads(1)
 CLI_TIMEOUT = 180
 
 # Settings small enough that every model trains in a fraction of a second; a model missing
