@@ -84,3 +84,33 @@ def test_a_finished_run_on_other_data_is_skipped_with_its_reason(tmp_path, capsy
     assert result["models"][0]["status"] == "skipped"
     assert "trained on grid25, not ring8" in result["models"][0]["reason"]
     assert result["models"][1]["status"] == "done"
+
+
+def test_likelihoods_in_different_units_are_labelled_and_not_ranked():
+    """A bits/dim figure and a nats-per-image figure cannot be ranked against each other: the
+    cells carry their units and neither is marked best; in one unit the lower one is."""
+    def entry(name, scores):
+        return {"name": name, "status": "done", "scores": {"frechet_distance": 1.0, **scores}, "steps": 10,
+                "train_seconds": 1.0, "cpu_seconds": 1.0, "samples_per_second": 5.0}
+
+    result = {"data": "mnist5k", "kind": "image", "budget": {"said": "10 steps"}, "real": {"frechet_distance": 0.1},
+              "models": [entry("ddpm", {"bits_per_dim": 2.04}), entry("pixelcnn", {"nll": 71.6})]}
+    text = compare.table(result)
+    ddpm, pixelcnn = (next(line for line in text.splitlines() if line.startswith(m)) for m in ("ddpm", "pixelcnn"))
+    assert "2.04 bits/dim" in ddpm and "71.6 nats" in pixelcnn and "NLL (bits/dim/nats)" in text
+    assert not compare.best_rows(result, "likelihood")
+    result["models"][1]["scores"] = {"frechet_distance": 2.0, "bits_per_dim": 1.5}
+    assert compare.best_rows(result, "likelihood") == {1} and "1.5*" in compare.table(result)
+
+
+def test_compare_leaves_out_the_data_settings_of_a_models_preset():
+    """pixelcnn's mnist5k preset binarises the images; in a comparison it sees them as every
+    other model does, while its other preset settings stay."""
+    from genlab import runs
+
+    alone = runs.start("pixelcnn", "mnist5k", {"steps": 1}, dry_run=True)
+    compared = runs.start("pixelcnn", "mnist5k", {"steps": 1}, dry_run=True, preset_data=False)
+    assert alone["data"]["binarize"] == 0.5 and alone["data"]["train"]["n_bins"] == 2
+    assert "binarize" not in compared["data"] and compared["data"]["train"]["n_bins"] == 256
+    assert compared["model_config"]["gated"] is True and compared["preset"]["settings"] == {
+        k: v for k, v in alone["preset"]["settings"].items() if k != "binarize"}

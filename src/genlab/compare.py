@@ -270,7 +270,7 @@ def train_run(model_name: str, data: str, kind: str, amount: float, run_dir: Pat
     # the budget buys training steps: no quality monitors (they would spend a slow sampler's budget
     # sampling) unless asked for; the sample pictures as the run ends
     settings.update(monitor=False, **given, seed=seed, progress=progress, **({"device": device} if device else {}))
-    runs.start(model_name, data, {**settings, "steps": 1}, dry_run=True)  # cannot take the data: stops here
+    runs.start(model_name, data, {**settings, "steps": 1}, dry_run=True, preset_data=False)  # cannot take the data: stops here
     rate = None
     if not cls.fitted:
         if kind == "steps":
@@ -283,7 +283,7 @@ def train_run(model_name: str, data: str, kind: str, amount: float, run_dir: Pat
     plan = {"steps": None if cls.fitted else settings["steps"], "seconds_per_step": rate,
             "data_settings_dropped": dropped}
     remember(model_name, plan)
-    result = runs.start(model_name, data, settings, out=run_dir)
+    result = runs.start(model_name, data, settings, out=run_dir, preset_data=False)
     return {**plan, "steps": result.steps}
 
 
@@ -351,11 +351,25 @@ def likelihood(scores: dict) -> tuple[float, str, str] | None:
     return None
 
 
+def likelihood_units(result: dict) -> set[str]:
+    """The units of the models' likelihood figures: bits/dim, bits/token or nats."""
+    found = (likelihood(e.get("scores") or {}) for e in result["models"])
+    return {f[1] for f in found if f is not None}
+
+
+def shown(result: dict, entry: dict, key: str) -> str:
+    """A cell as printed; a likelihood carries its unit when the models' units differ."""
+    text = fmt(cell(entry, key))
+    if key == "likelihood" and text != "-" and len(likelihood_units(result)) > 1:
+        text += " " + likelihood(entry["scores"])[1]
+    return text
+
+
 def columns(result: dict) -> list[tuple[str, str]]:
     """(key, title) of the score columns some model has, then likelihood, time and speed."""
     present = {k for entry in result["models"] for k in entry.get("scores", {})}
     cols = [(k, title) for k, title in COLUMNS.get(result["kind"], []) if k in present]
-    units = {likelihood(e["scores"])[1] for e in result["models"] if e.get("scores") and likelihood(e["scores"])}
+    units = likelihood_units(result)
     if units:
         cols.append(("likelihood", "NLL (" + "/".join(sorted(units)) + ")"))
     return cols + [("steps", "steps"), ("train_seconds", "train s"), ("cpu_seconds", "CPU s"),
@@ -382,6 +396,8 @@ def direction(key: str) -> str | None:
 def best_rows(result: dict, key: str) -> set[int]:
     """Rows of the models (done ones) holding the best value of column ``key``."""
     way = direction(key)
+    if key == "likelihood" and len(likelihood_units(result)) > 1:
+        return set()  # nats per image and bits per dim do not rank against each other
     values = {i: cell(e, key) for i, e in enumerate(result["models"]) if e["status"] == "done"}
     values = {i: v for i, v in values.items() if isinstance(v, (int, float)) and math.isfinite(v)}
     if way is None or len(values) < 2:
@@ -410,7 +426,7 @@ def table(result: dict) -> str:
     for i, entry in enumerate(result["models"]):
         if entry["status"] != "done":
             continue
-        rows.append([entry["name"]] + [fmt(cell(entry, key)) + ("*" if i in best[key] else "") for key, _ in cols])
+        rows.append([entry["name"]] + [shown(result, entry, key) + ("*" if i in best[key] else "") for key, _ in cols])
     rows.append(["real vs real"] + [fmt(result["real"].get(key)) if key in result["real"] else "" for key, _ in cols])
     widths = [max(len(r[j]) for r in rows) for j in range(len(header))]
     lines = ["  ".join(c.ljust(w) if j == 0 else c.rjust(w) for j, (c, w) in enumerate(zip(r, widths)))
@@ -492,7 +508,7 @@ def write_page(result: dict, out: Path) -> Path:
             continue
         cells = "".join(
             f'<td class="{"best" if i in best[key] else ""}" data-key="{key}" data-value="{cell(entry, key)}">'
-            f'{fmt(cell(entry, key))}{" ★" if i in best[key] else ""}</td>' for key, _ in cols)
+            f'{shown(result, entry, key)}{" ★" if i in best[key] else ""}</td>' for key, _ in cols)
         body.append(f"<tr><th>{html.escape(entry['name'])}</th>{cells}</tr>")
     real = "".join(f"<td>{fmt(result['real'][key]) if key in result['real'] else ''}</td>" for key, _ in cols)
     body.append(f'<tr class="real"><th>real vs real</th>{real}</tr>')

@@ -144,12 +144,16 @@ def new_run_dir(root: str | Path, model_name: str, data_name: str) -> Path:
 
 
 def start(model_name: str, data_spec: str, settings: dict, *, out: str | Path | None = None,
-          root: str | Path = "runs", dry_run: bool = False):
+          root: str | Path = "runs", dry_run: bool = False, preset_data: bool = True):
     """Check everything, then make the run directory and train. Returns a RunResult, or the
-    resolved settings (a dict) for a dry run."""
+    resolved settings (a dict) for a dry run. ``preset_data=False`` leaves out the data settings
+    of the model's preset for this dataset (pixelcnn's binarisation of mnist5k), for a
+    comparison in which every model sees the same images."""
     from .models import get
 
     preset = get(model_name).presets.get(data_spec)
+    if preset and not preset_data:
+        preset = {k: v for k, v in preset.items() if k not in DATA_SETTINGS} or None
     settings = {**(preset or {}), **settings}  # the user's settings over the dataset's preset
     model, train_config, train_data, test_data = prepare(model_name, data_spec, settings)
     model.check_data(train_data)  # problems a model finds in the data, before any file is written
