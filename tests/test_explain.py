@@ -7,7 +7,8 @@ import pytest
 from PIL import Image
 
 from genlab.errors import ConfigError
-from genlab.explain import CLAIMS, Claim, optimal_d, run_claim
+from genlab.explain import CLAIMS, Claim, run_claim
+from genlab.explain.divergences import optimal_d
 
 
 @pytest.fixture(scope="module")

@@ -234,9 +234,14 @@ def cmd_eval(args) -> int:
 
 
 def cmd_explain(args) -> int:
-    from .explain import run_claim
+    from .explain import CLAIMS, run_claim
 
-    claim = run_claim(args.name, Path(args.out))
+    if args.name is None:
+        width = max(map(len, CLAIMS))
+        print("\n".join(f"{name:<{width}}  {summary}" for name, (summary, _) in CLAIMS.items()))
+        print("measure one with: genlab explain NAME")
+        return 0
+    claim = run_claim(args.name, Path(args.out), quick=args.quick)
     print(claim.table())
     print(f"plot written to {claim.plot}")
     return 0
@@ -355,8 +360,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_interpolate)
 
     p = sub.add_parser("explain", help="measure a claim of the lecture notes: a table and a plot")
-    p.add_argument("name", metavar="NAME",
-                   help="js-vs-wasserstein, kl-asymmetry or optimal-discriminator")
+    p.add_argument("name", metavar="NAME", nargs="?", help="the claim; without it, the list of claims")
+    p.add_argument("--quick", action="store_true", help="a smaller budget that still shows the claim's direction")
     p.add_argument("--out", default="explain", metavar="DIR", help="folder for the PNG (default: explain)")
     p.set_defaults(func=cmd_explain)
 

@@ -1,87 +1,28 @@
-"""Claims from the lecture notes, measured (SPEC section 4).
+"""Claims about distances between distributions and the optimal discriminator.
 
-Each claim is a function ``(out_dir) -> Claim``: it computes a small table of numbers that
-shows the claim (or would refute it), draws one PNG line plot with matplotlib, and runs in a
-few seconds on a CPU with fixed seeds. :data:`CLAIMS` maps command names to them.
+* js-vs-wasserstein: JS saturates at log 2 for disjoint supports while W1 grows with distance;
+* kl-asymmetry: forward KL covers modes, reverse KL seeks one;
+* optimal-discriminator: D*(x) = p/(p+q), learned by a classifier.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 import torch
 
-from .errors import ConfigError
-from .metrics.divergences import js_divergence, wasserstein1_1d
-from .plot import GRID_COLOUR, figure, save_figure
-
-COLOURS = ["tab:blue", "tab:red", "tab:green", "tab:purple"]  # series in order, as the legends list them
-
-
-@dataclass
-class Claim:
-    """One measured claim: a table (``columns`` x ``rows``), notes and a plot file."""
-
-    name: str
-    title: str
-    columns: list[str]
-    rows: list[list]
-    plot: Path
-    notes: list[str] = field(default_factory=list)
-
-    def table(self) -> str:
-        """The title, the rows as an aligned text table, then the notes."""
-        cells = [self.columns] + [[_fmt(v) for v in row] for row in self.rows]
-        widths = [max(len(r[i]) for r in cells) for i in range(len(self.columns))]
-        lines = ["  ".join(c.rjust(w) for c, w in zip(r, widths)) for r in cells]
-        lines.insert(1, "  ".join("-" * w for w in widths))
-        return "\n".join([self.title, ""] + lines + [""] * bool(self.notes) + self.notes)
-
-
-def _fmt(v) -> str:
-    if isinstance(v, float):
-        if not math.isfinite(v) or (v != 0 and not 1e-3 <= abs(v) < 1e6):
-            return f"{v:.4g}"
-        return f"{v:.4f}"
-    return str(v)
-
-
-# --------------------------------------------------------------------------- plotting
-
-def save_line_plot(path: Path, series: list[tuple[str, list[float], list[float]]],
-                   title: str, x_label: str, legend_right: bool = False,
-                   size: tuple[int, int] = (560, 400), dashed: tuple[str, ...] = ()) -> Path:
-    """Write a PNG of ``size`` pixels with labelled (x, y) curves on shared axes, later ones
-    drawn on top; NaN and infinite values leave a gap. Curves named in ``dashed`` (reference
-    lines) are dashed and drawn above the others, so a curve that meets them hides neither.
-
-    The legend sits in the top-left corner, or top-right with ``legend_right``.
-    """
-    fig = figure(*size)
-    ax = fig.add_axes((56 / size[0], 40 / size[1], 1 - 72 / size[0], 1 - 68 / size[1]))  # margins for labels
-    for i, (label, xs, ys) in enumerate(series):
-        y = np.asarray(ys, dtype=float)
-        style = {"linestyle": "--", "zorder": 3} if label in dashed else {}
-        ax.plot(xs, np.where(np.isfinite(y), y, np.nan), color=COLOURS[i % len(COLOURS)], linewidth=2, label=label,
-                **style)
-    ax.set_title(title, fontsize=10)
-    ax.set_xlabel(x_label, fontsize=9)
-    ax.tick_params(labelsize=8)
-    ax.grid(color=GRID_COLOUR, linewidth=0.8)
-    ax.legend(loc="upper right" if legend_right else "upper left", fontsize=8, frameon=False)
-    return save_figure(fig, path)
-
+from ..metrics.divergences import js_divergence, wasserstein1_1d
+from .claim import Claim, save_line_plot
 
 # --------------------------------------------------------------------------- (a) JS vs W1
 
 CELLS_PER_UNIT = 100          # the 1-D grid: cells of width 0.01
 
 
-def js_vs_wasserstein(out_dir: Path) -> Claim:
+def js_vs_wasserstein(out_dir: Path, quick: bool = False) -> Claim:
     """JS saturates at log 2 for disjoint supports; W1 grows linearly (Arjovsky et al. 2017).
 
     p is uniform on [0, 1) and q uniform on [d, d + 1), both as histograms on a grid of
@@ -152,7 +93,7 @@ def _fit_reverse_kl(start_mean: float = 0.5, steps: int = 300) -> tuple[float, f
     return float(mu.detach()), float(log_s.detach().exp())
 
 
-def kl_asymmetry(out_dir: Path) -> Claim:
+def kl_asymmetry(out_dir: Path, quick: bool = False) -> Claim:
     """KL is not symmetric: forward KL(p||q) covers modes, reverse KL(q||p) seeks one.
 
     p = 0.5 N(-2, 0.5^2) + 0.5 N(2, 0.5^2), q a single Gaussian. The forward fit matches
@@ -212,7 +153,7 @@ def _train_discriminator(seed: int = 0, steps: int = 1500, batch: int = 256) -> 
     return net
 
 
-def optimal_discriminator(out_dir: Path) -> Claim:
+def optimal_discriminator(out_dir: Path, quick: bool = False) -> Claim:
     """The optimal discriminator is p/(p+q): a trained one learns it, and it is 1/2 at p = q.
 
     p = N(-1, 1), q = N(1, 1), so D*(x) = sigmoid(-2x), exactly 1/2 at x = 0 where the
@@ -247,22 +188,3 @@ def optimal_discriminator(out_dir: Path) -> Claim:
     return Claim("optimal-discriminator", "The optimal discriminator D*(x) = p/(p+q), learned "
                  "by a classifier; D* = 1/2 where p = q",
                  ["x", "p(x)", "q(x)", "D* closed form", "D learned"], rows, plot, notes)
-
-
-# --------------------------------------------------------------------------- registry
-
-CLAIMS: dict[str, tuple[str, Callable[[Path], Claim]]] = {
-    "js-vs-wasserstein": ("JS stays at log 2 for disjoint supports while W1 grows with "
-                          "distance", js_vs_wasserstein),
-    "kl-asymmetry": ("KL(p||q) != KL(q||p): mode-covering vs mode-seeking Gaussian fits",
-                     kl_asymmetry),
-    "optimal-discriminator": ("D*(x) = p/(p+q), learned by a classifier, 1/2 where p = q",
-                              optimal_discriminator),
-}
-
-
-def run_claim(name: str, out_dir: Path | str) -> Claim:
-    """Measure the claim called ``name``, writing its plot under ``out_dir``."""
-    if name not in CLAIMS:
-        raise ConfigError(f"unknown claim {name!r}; valid: {', '.join(sorted(CLAIMS))}")
-    return CLAIMS[name][1](Path(out_dir))
