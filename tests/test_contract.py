@@ -194,6 +194,29 @@ def test_sampling_is_seeded_and_leaves_the_global_rng_alone(case):
         assert not same_samples(a, c)
 
 
+def test_a_walking_model_samples_its_noise_deterministically(case):
+    """``walks``: ``from_noise(noise(n, g))`` is ``sample(n, generator=g)`` (stylegan with
+    const noise, ddpm on DDIM's deterministic path; vae's points are the decoder's means), and
+    the same noise gives the same samples: what a latent walk between two seeds relies on."""
+    name, data, model = case
+    if not model.walks:
+        with pytest.raises(NotImplementedError):
+            model.from_noise(torch.zeros(2, 3))
+        return
+    settings = {"noise": "const"} if name == "stylegan" else {}
+    labels = torch.arange(5) % data.num_classes if model.conditional else None
+    z = model.noise(5, torch.Generator().manual_seed(3))
+    model.eval()
+    with torch.no_grad():
+        walked = model.from_noise(z, labels=labels, **settings)
+        again = model.from_noise(z.clone(), labels=labels, **settings)
+        sampled = model.sample(5, labels=labels, generator=torch.Generator().manual_seed(3), **settings)
+    assert torch.equal(walked, again)
+    if not (name in ("vae", "cvae") and data.kind == "points"):
+        assert torch.allclose(walked, sampled, atol=1e-6), name
+    assert walked.shape == (5, *data.shape)
+
+
 # --- saving ------------------------------------------------------------------------------------------------
 
 def test_save_load_round_trip(case, tmp_path):

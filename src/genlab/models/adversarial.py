@@ -125,6 +125,7 @@ class Adversarial(Model):
     """
 
     networks = ("generator", "discriminator")
+    walks = True  # every generator maps N(0, I) codes to samples
     ema_warmup = False  # True: the EMA's decay warms up (see nn.stabilisers.EMA)
 
     def stabilise(self) -> None:

@@ -60,6 +60,10 @@ class AE(Autoencoding):
         self._check_labels(n, labels)
         return self.decode(standard_normal((n, self.config.latent_dim), generator, self.device))
 
+    def from_noise(self, z, *, labels=None):
+        self._check_labels(len(z), labels)
+        return self.decode(z.to(self.device))
+
     def optimizers(self):
         return {"ae": torch.optim.Adam(self.parameters(), lr=self.config.lr)}
 

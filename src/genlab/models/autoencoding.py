@@ -65,6 +65,7 @@ class Autoencoding(Model):
     """The verbs of the family, given ``encode(x)`` and ``decode(z)``."""
 
     interpolates = True
+    walks = True
     networks = ("encoder", "decoder")
 
     def network_examples(self):

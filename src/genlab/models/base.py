@@ -87,6 +87,9 @@ class Model(nn.Module):
     evaluate_options: ClassVar[tuple[str, ...]] = ()  # keyword options ``evaluate`` takes (e.g. iwae_k)
     Sampling: ClassVar[type | None] = None  # dataclass of the settings ``sample(**settings)`` takes
     interpolates: ClassVar[bool] = False  # ``interpolate(x_a, x_b, steps)`` between latent codes
+    # samples are a deterministic function of Gaussian noise: ``noise(n, generator)`` draws it,
+    # ``from_noise(z, labels=..., **settings)`` maps it to data (latent walks between two seeds)
+    walks: ClassVar[bool] = False
     translates: ClassVar[bool] = False    # ``translate`` / ``cycle`` / ``translation_grid`` (two domains)
     classifies: ClassVar[bool] = False    # ``predict`` / ``accuracy`` (domain adaptation)
     networks: ClassVar[tuple[str, ...]] = ()  # networks a user may supply: create(name, generator=...)
@@ -131,6 +134,16 @@ class Model(nn.Module):
                generator: torch.Generator | None = None, **settings):
         """``n`` samples in data space (points as-is, images in [0, 1], text as strings)."""
         raise NotImplementedError
+
+    def noise(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """Walking models: the N(0, I) noise ``n`` samples start from (by default the
+        ``latent_dim`` codes of the config), drawn from ``generator`` as ``sample`` draws it."""
+        return standard_normal((n, self.config.latent_dim), generator, self.device)
+
+    def from_noise(self, z: torch.Tensor, *, labels: torch.Tensor | None = None, **settings) -> torch.Tensor:
+        """Walking models: the samples of noise ``z`` (from :meth:`noise`), deterministically,
+        so that a path between two noises is a path between two samples."""
+        raise NotImplementedError(f"{self.name} does not map noise to samples (walks = False)")
 
     def save(self, directory) -> None:
         """``model.safetensors`` and ``config.json`` in ``directory`` (``saving.py``)."""

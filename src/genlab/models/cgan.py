@@ -128,6 +128,10 @@ class CGAN(Adversarial):
         x = self.sampler(z, y)
         return (x + 1) / 2 if self.is_image else x                 # images: [-1, 1] -> [0, 1]
 
+    def from_noise(self, z, *, labels=None):
+        x = self.sampler(z.to(self.device), self.labels_for(len(z), labels))
+        return (x + 1) / 2 if self.is_image else x
+
     def _fakes(self, y: torch.Tensor | None) -> torch.Tensor:
         if y is None:
             raise DataError("cgan needs class labels y with every batch; train it on labelled data")

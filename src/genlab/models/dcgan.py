@@ -73,6 +73,10 @@ class DCGAN(Adversarial):
         z = standard_normal((n, self.config.latent_dim), generator, self.device)
         return (self.generate(z, self.sampler) + 1) / 2            # [-1, 1] -> [0, 1]
 
+    def from_noise(self, z, *, labels=None):
+        self._check_labels(len(z), labels)
+        return (self.generate(z.to(self.device), self.sampler) + 1) / 2
+
     def _noise(self, n: int) -> torch.Tensor:
         return torch.randn(n, self.config.latent_dim, device=self.device)
 

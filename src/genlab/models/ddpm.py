@@ -63,6 +63,7 @@ import torch
 import torch.nn.functional as F
 
 from ..config import Settings, check, check_learning_rate, check_positive, check_shape
+from ..errors import ConfigError
 from ..nn.stabilisers import EMA
 from ..nn.unet import TimeMLP, UNet
 from .base import ConditionalSettings, Model, Phase, standard_normal
@@ -311,6 +312,7 @@ class DDPM(Model):
     name = "ddpm"
     Config = DDPMConfig
     Sampling = DDPMSampling
+    walks = True
     likelihood = True
     evaluate_options = ("progress",)  # the bound is slow: a progress callback, (done, all) terms
     networks = ("net",)
@@ -425,6 +427,20 @@ class DDPM(Model):
             step = None if progress is None else chunk_progress(progress, c, len(starts))
             out.append(self.to_data(self.reverse(x, y_c, cfg, generator, step)))
         return torch.cat(out)
+
+    def noise(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """x_T: N(0, I) noise of the data's shape."""
+        return standard_normal((n, *self.config.data_shape), generator, self.device)
+
+    @torch.no_grad()
+    def from_noise(self, z, *, labels=None, **settings):
+        """x_0 of each x_T in ``z`` along DDIM's deterministic path (eta = 0; Song et al. 2021,
+        section 4.3): the one sampler whose samples are a function of their noise."""
+        cfg = self.sampling(settings)
+        if cfg.sampler != "ddim" or cfg.eta != 0:
+            raise ConfigError("a sample is a function of its noise only on DDIM's deterministic path: "
+                              "sampler=ddim, eta=0")
+        return self.to_data(self.reverse(z.to(self.device), self.sample_labels(len(z), labels), cfg, None, None))
 
     def reverse(self, x: torch.Tensor, y: torch.Tensor | None, cfg: DDPMSampling,
                 generator: torch.Generator | None, progress: Progress | None) -> torch.Tensor:

@@ -69,6 +69,10 @@ class GAN(Adversarial):
         z = standard_normal((n, self.config.latent_dim), generator, self.device)
         return self.generate(z, self.sampler)
 
+    def from_noise(self, z, *, labels=None):
+        self._check_labels(len(z), labels)
+        return self.generate(z.to(self.device), self.sampler)
+
     def d_step(self, x, y=None, state=None):
         with torch.no_grad():
             fake = self.fake(len(x))

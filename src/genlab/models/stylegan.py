@@ -270,6 +270,13 @@ class StyleGAN(Adversarial):
         ws = self.sampler.ws(self._z(n, generator), s.truncation)
         return self.to_data(self.sampler.synthesize(ws, s.noise, generator))
 
+    def from_noise(self, z, *, labels=None, **settings):
+        """Images of codes ``z`` at ``settings`` (truncation; noise ``const`` unless asked, so
+        that a walk is deterministic)."""
+        self._check_labels(len(z), labels)
+        s = self.sampling({"noise": "const", **settings})
+        return self.to_data(self.sampler.synthesize(self.sampler.ws(z.to(self.device), s.truncation), s.noise))
+
     def w(self, z: torch.Tensor, truncation: float = 1.0) -> torch.Tensor:
         """(B, w_dim) intermediate latents of ``z``, e.g. to interpolate in w."""
         truncation = self.sampling({"truncation": truncation}).truncation

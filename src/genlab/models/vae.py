@@ -171,6 +171,10 @@ class VAE(Autoencoding):
         self._check_labels(n, labels)
         return self._sample(n, None, generator)
 
+    def from_noise(self, z, *, labels=None):
+        """The decoder's means at codes ``z`` (points too: a walk shows the mean's path)."""
+        return self.decode(z.to(self.device), labels)
+
     def _sample(self, n: int, c: torch.Tensor | None, generator) -> torch.Tensor:
         """Decoder means for images (the usual way to show a VAE's samples); full draws
         from p(x|z) for points, whose spread is part of the distribution."""

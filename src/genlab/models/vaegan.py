@@ -86,6 +86,10 @@ class VAEGAN(Autoencoding):
         self._check_labels(n, labels)
         return self.decode(standard_normal((n, self.config.latent_dim), generator, self.device))
 
+    def from_noise(self, z, *, labels=None):
+        self._check_labels(len(z), labels)
+        return self.decode(z.to(self.device))
+
     def optimizers(self):
         betas, lr = (self.config.beta1, self.config.beta2), self.config.lr
         return {name: torch.optim.Adam(getattr(self, net).parameters(), lr=lr, betas=betas)
