@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -204,3 +205,31 @@ def straight_and_resumed(trainer, steps: int, stop: int):
 def same_state(a, b) -> bool:
     sa, sb = a.state_dict(), b.state_dict()
     return sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
+
+
+# --- a real browser ---------------------------------------------------------------------------
+
+BROWSER_ARGS = ["--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's chromium driven by Playwright; a skip naming what is missing (a failure with
+    GENLAB_REQUIRE_BROWSER=1)."""
+    chromium = shutil.which("chromium")
+    missing = None if chromium else ("no chromium on PATH: install Debian's chromium (apt-get install chromium; "
+                                    "`make test` does so when run as root)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        missing = missing or "playwright is not installed (pip install -e '.[dev]')"
+    if missing:
+        if os.environ.get("GENLAB_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"GENLAB_REQUIRE_BROWSER=1 but {missing}")
+        pytest.skip(missing)
+    sandbox = ["--no-sandbox"] if os.geteuid() == 0 else []  # chromium refuses to run as root in its sandbox
+    with sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=chromium, args=[*sandbox, *BROWSER_ARGS])
+        yield launched
+        launched.close()

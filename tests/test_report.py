@@ -26,9 +26,6 @@ from test_show import made_runs
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 THREE = ("gmm", "gan", "ddpm")  # on ring8, each scored with N = 200
-BROWSER_ARGS = ["--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync"]
-
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
@@ -138,28 +135,6 @@ def test_the_cli_says_where_the_report_went(runs, tmp_path, capsys):
 
 # --- in a browser ------------------------------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def browser():
-    """Debian's chromium driven by Playwright; a skip naming what is missing (a failure with
-    GENLAB_REQUIRE_BROWSER=1)."""
-    chromium = shutil.which("chromium")
-    missing = None if chromium else ("no chromium on PATH: install Debian's chromium (apt-get install chromium; "
-                                    "`make test` does so when run as root)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        missing = missing or "playwright is not installed (pip install -e '.[dev]')"
-    if missing:
-        if os.environ.get("GENLAB_REQUIRE_BROWSER") == "1":
-            pytest.fail(f"GENLAB_REQUIRE_BROWSER=1 but {missing}")
-        pytest.skip(missing)
-    sandbox = ["--no-sandbox"] if os.geteuid() == 0 else []  # chromium refuses to run as root in its sandbox
-    with sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=chromium, args=[*sandbox, *BROWSER_ARGS])
-        yield launched
-        launched.close()
-
-
 def opened(browser, path: Path):
     """The page at ``path``, loaded, and every URL it asked for."""
     page = browser.new_page()
@@ -227,3 +202,13 @@ def test_three_runs_side_by_side_in_a_browser(browser, pages, runs):
     rows = page.eval_on_selector_all("table.compare tr[data-run]", "rows => rows.map(r => r.dataset.run)")
     assert rows == [str(runs[name]) for name in THREE]
     page.close()
+
+
+def test_a_thousand_fresh_samples_stay_small(runs, pages, tmp_path):
+    """--samples 1000 adds one grid at the images' own pixel size: for 8x8 digits a few tens of
+    kB, well under the 0.3 MB per 1,000 samples the docs state for 28x28 mnist digits."""
+    out = tmp_path / "thousand.html"
+    assert run_report(runs["vae"], "--out", out, "--samples", "1000") == 0
+    added = out.stat().st_size - pages["one"].stat().st_size
+    assert 0 < added < 0.3 * 2**20, added
+    assert "1,000 samples, seed 0, at native pixel scale" in out.read_text(encoding="utf-8")

@@ -247,6 +247,13 @@ def cmd_explain(args) -> int:
     return 0
 
 
+def cmd_serve(args) -> int:
+    from .playground import run_server
+
+    run_server(args.runs_dir, host=args.host, port=args.port, device=args.device)
+    return 0
+
+
 def cmd_show(args) -> int:
     from .cards import show_run
 
@@ -364,6 +371,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quick", action="store_true", help="a smaller budget that still shows the claim's direction")
     p.add_argument("--out", default="explain", metavar="DIR", help="folder for the PNG (default: explain)")
     p.set_defaults(func=cmd_explain)
+
+    p = sub.add_parser("serve", help="a local web page to explore the runs under a folder (needs genlab[web])")
+    p.add_argument("runs_dir", nargs="?", default="runs", metavar="RUNS_DIR", help="folder of runs (default runs)")
+    p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address to listen on (default 127.0.0.1: this machine only; another prints a warning)")
+    add_device(p, "sample")
+    p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("show", help="a run's card: model, data, settings, time, versions, figures and files")
     p.add_argument("run_dir", metavar="RUN_DIR")

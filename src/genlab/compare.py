@@ -459,9 +459,11 @@ def draw_figure(result: dict, path: Path) -> Path | None:
     ax = figure.add_subplot()
     for i, (name, x, y, speed) in enumerate(points):
         size = 30 + 60 * max(0.0, math.log10(speed) + 1) if speed else 30
-        ax.scatter([x], [y], s=size, alpha=0.7)
-        # names above and below in turn, so that two models at one point stay readable
-        ax.annotate(name, (x, y), textcoords="offset points", xytext=(9, 5 if i % 2 == 0 else -13), fontsize=9)
+        colour = f"C{i}"
+        ax.scatter([x], [y], s=size, alpha=0.7, color=colour)
+        # names above and below in turn, in their marker's colour, so that close points stay readable
+        ax.annotate(name, (x, y), textcoords="offset points", xytext=(9, 5 if i % 2 == 0 else -13), fontsize=9,
+                    color=colour, fontweight="bold")
     real_x, real_y = result["real"].get(x_key), result["real"].get(y_key)
     if real_x is not None and real_y is not None:
         ax.scatter([real_x], [real_y], marker="*", s=160, color="black", label="real vs real")

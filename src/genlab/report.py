@@ -139,7 +139,7 @@ def fresh_samples(c: dict, n: int, path: Path) -> Exhibit:
     from .runs import load_run, run_data
 
     model, record = load_run(c["run_dir"])
-    caption = f"{n} samples, seed 0"
+    caption = f"{n:,} samples, seed 0"
     with torch.no_grad():
         x = model.eval().sample(n, generator=torch.Generator(model.device).manual_seed(0))
     kind = c["data"]["train"]["kind"]

@@ -55,39 +55,40 @@ MODES, MODE_STD = (-2.0, 2.0), 0.5
 GRID = np.linspace(-10.0, 10.0, 4001)          # quadrature grid, step 0.005
 
 
-def _log_normal(x, mu, std):
+def log_normal(x, mu, std):
     log_std = std.log() if isinstance(std, torch.Tensor) else math.log(std)  # keep the grad
     return -0.5 * ((x - mu) / std) ** 2 - log_std - 0.5 * math.log(2 * math.pi)
 
 
-def _log_p(x):
-    """log of 0.5 N(-2, 0.5^2) + 0.5 N(2, 0.5^2)."""
+def log_bimodal(x, modes: tuple[float, float] = MODES):
+    """log of 0.5 N(-2, 0.5^2) + 0.5 N(2, 0.5^2) (modes at ``modes``)."""
     lib = torch if isinstance(x, torch.Tensor) else np
-    a, b = (_log_normal(x, m, MODE_STD) for m in MODES)
+    a, b = (log_normal(x, m, MODE_STD) for m in modes)
     hi = lib.maximum(a, b)
     return hi + lib.log(0.5 * lib.exp(a - hi) + 0.5 * lib.exp(b - hi))
 
 
-def _kl_grid(log_a, log_b, dx: float):
+def kl_on_grid(log_a, log_b, dx: float):
     """KL(a||b) = integral a (log a - log b) dx by the rectangle rule (tails are ~0)."""
     lib = torch if isinstance(log_a, torch.Tensor) else np
     return (lib.exp(log_a) * (log_a - log_b)).sum() * dx
 
 
-def _fit_reverse_kl(start_mean: float = 0.5, steps: int = 300) -> tuple[float, float]:
+def fit_reverse_kl(start_mean: float = 0.5, steps: int = 300,
+                    modes: tuple[float, float] = MODES, grid: np.ndarray = GRID) -> tuple[float, float]:
     """Minimise KL(q||p) over q = N(mu, s^2) by gradient descent on the grid integral.
 
     Started slightly right of 0, the midpoint being a saddle by symmetry; mode-seeking:
     q settles on the nearest mode.
     """
-    x, dx = torch.from_numpy(GRID), float(GRID[1] - GRID[0])
+    x, dx = torch.from_numpy(grid), float(grid[1] - grid[0])
     mu = torch.tensor(start_mean, dtype=torch.float64, requires_grad=True)
     log_s = torch.tensor(0.0, dtype=torch.float64, requires_grad=True)
     opt = torch.optim.Adam([mu, log_s], lr=0.05)
-    log_p = _log_p(x)
+    log_p = log_bimodal(x, modes)
     for _ in range(steps):
         opt.zero_grad()
-        loss = _kl_grid(_log_normal(x, mu, log_s.exp()), log_p, dx)
+        loss = kl_on_grid(log_normal(x, mu, log_s.exp()), log_p, dx)
         loss.backward()
         opt.step()
     return float(mu.detach()), float(log_s.detach().exp())
@@ -101,14 +102,14 @@ def kl_asymmetry(out_dir: Path, quick: bool = False) -> Claim:
     0.25 + 4 = 4.25. The reverse fit is found numerically. Both KLs are integrated on GRID.
     """
     dx = float(GRID[1] - GRID[0])
-    log_p = _log_p(GRID)
+    log_p = log_bimodal(GRID)
     fits = {"forward, min KL(p||q)": (0.0, math.sqrt(MODE_STD**2 + MODES[1] ** 2)),
-            "reverse, min KL(q||p)": _fit_reverse_kl()}
+            "reverse, min KL(q||p)": fit_reverse_kl()}
     rows, curves = [], [("p (bimodal)", GRID, np.exp(log_p))]
     for label, (mu, std) in fits.items():
-        log_q = _log_normal(GRID, mu, std)
-        rows.append([label, mu, std**2, float(_kl_grid(log_p, log_q, dx)),
-                     float(_kl_grid(log_q, log_p, dx))])
+        log_q = log_normal(GRID, mu, std)
+        rows.append([label, mu, std**2, float(kl_on_grid(log_p, log_q, dx)),
+                     float(kl_on_grid(log_q, log_p, dx))])
         curves.append((f"q {label.split(',')[0]}", GRID, np.exp(log_q)))
     view = np.abs(GRID) <= 5                    # plot where the mass is
     plot = save_line_plot(Path(out_dir) / "kl-asymmetry.png",
@@ -160,10 +161,10 @@ def optimal_discriminator(out_dir: Path, quick: bool = False) -> Claim:
     densities cross; at the GAN equilibrium (q = p) D* = 1/2 everywhere.
     """
     def log_p(x):
-        return _log_normal(x, P_MEAN, 1.0)
+        return log_normal(x, P_MEAN, 1.0)
 
     def log_q(x):
-        return _log_normal(x, Q_MEAN, 1.0)
+        return log_normal(x, Q_MEAN, 1.0)
 
     net = _train_discriminator()
     grid = np.linspace(-4, 4, 161)
