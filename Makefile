@@ -53,6 +53,7 @@ bench: install
 	$(BIN)/python benchmarks/ddim_speed.py --guidance 0 1 3
 	$(BIN)/python benchmarks/domains.py
 	$(BIN)/python benchmarks/stylegan.py
+	$(BIN)/python benchmarks/playground.py
 	$(PIP) install --quiet -e '.[bench]'
 	$(BIN)/python benchmarks/ngram_nltk.py
 
