@@ -165,6 +165,16 @@ def one_thread():
     torch.set_num_threads(threads)
 
 
+@pytest.fixture(scope="module")
+def one_thread_for_the_module():
+    """``one_thread`` for a whole module, e.g. one whose module-scoped fixtures train (the
+    explain claims): on a busy machine a second thread mostly spins and costs CPU time."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(scope="session")
 def ring8():
     return genlab.load_dataset("ring8", n=600, seed=0)
