@@ -1,7 +1,8 @@
 """``genlab serve``: the playground, served for real and driven by a headless chromium.
 
 A temporary runs folder holds tiny runs of gan (ring8), vae (digits), ngram (a text file),
-a class-conditional ddpm (digits) and cyclegan (digits-inverted). The server runs in a thread
+a class-conditional ddpm (digits), cyclegan (digits-inverted), stylegan (digits) and dann
+(moons-rotated). The server runs in a thread
 of this process on a free loopback port; the browser opens each run, changes a control,
 samples, and checks the page changed as it should. Bad requests (path traversal, uploads that
 are not pictures or too large, absurd counts) are answered with one line and a 4xx status
@@ -37,7 +38,8 @@ TALE = "\n\n".join(f"the {who} sat on the mat and the {who} ran to the door"
 RUNS = {"gan-ring8": ["gan", "--data", "ring8"], "vae-digits": ["vae", "--data", "digits"],
         "ngram-tale": ["ngram", "--data", "text:{root}/tale.txt"],
         "ddpm-digits": ["ddpm", "--data", "digits", "--set", "conditional=true"],
-        "cyclegan": ["cyclegan", "--data", "digits-inverted"]}
+        "cyclegan": ["cyclegan", "--data", "digits-inverted"], "stylegan-digits": ["stylegan", "--data", "digits"],
+        "dann-moons": ["dann", "--data", "moons-rotated"]}
 SCREENSHOTS = os.environ.get("GENLAB_SCREENSHOTS")  # a folder to keep the browser test's screenshots in
 
 
@@ -182,6 +184,29 @@ def test_an_uploaded_picture_is_translated(served):
                                     "image/png")
     assert status == 200, answer
     assert decoded(answer["image"]).size[0] > decoded(answer["image"]).size[1]  # input, translation, back: a row
+
+
+def test_a_ddpm_walk_is_deterministic(served):
+    body = {"seed_a": 1, "seed_b": 2, "steps": 3, "label": 4, "settings": {"guidance": 1}}
+    first, second = (served.request("/api/act/walk?name=ddpm-digits", body) for _ in range(2))
+    assert first[0] == 200 and first[1]["image"] == second[1]["image"]
+
+
+def test_stylegan_mixes_styles_in_a_grid(served):
+    status, answer = served.request("/api/act/mix?name=stylegan-digits", {"rows": 2, "cols": 3, "seed": 1})
+    assert status == 200, answer
+    width, height = decoded(answer["image"]).size
+    assert abs(width / height - 4 / 3) < 0.1                       # (1 + cols) x (1 + rows) tiles
+    status, answer = served.request("/api/act/mix?name=stylegan-digits", {"crossover": 99})
+    assert status == 400 and "crossover must lie in 1.." in answer["error"]
+
+
+def test_dann_predicts_a_points_class(served):
+    status, answer = served.request("/api/act/predict?name=dann-moons", {"point": [0.5, 0.2]})
+    assert status == 200, answer
+    assert abs(sum(answer["probabilities"]) - 1) < 1e-3 and answer["predicted"] in (0, 1)
+    status, answer = served.request("/api/act/predict?name=dann-moons", {"point": [0.5, "x"]})
+    assert status == 400 and "point must be a list of 2 finite numbers" in answer["error"]
 
 
 def test_a_model_is_loaded_once_and_kept(root, monkeypatch):
