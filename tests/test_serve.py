@@ -355,6 +355,23 @@ def test_the_page_in_a_browser(served, browser, tmp_path):
     page.wait_for_selector("#error:not([hidden])")
     assert "temperature" in page.text_content("#error")
 
+    # cyclegan translates a picture drawn on the page
+    page.goto(served.url + "/#/run/cyclegan", wait_until="load")
+    page.wait_for_selector("#translate-canvas")
+    box = page.locator("#translate-canvas").bounding_box()
+    page.mouse.move(box["x"] + 60, box["y"] + 40)
+    page.mouse.down()
+    for dx, dy in ((90, 60), (100, 150), (60, 160)):
+        page.mouse.move(box["x"] + dx, box["y"] + dy, steps=5)
+    page.mouse.up()
+    assert page.get_attribute("#translate-canvas", "data-drawn") == "yes"
+    page.click("#translate-button")
+    page.wait_for_selector("#translate-result[data-count='1'] img")
+    assert page.is_hidden("#error"), page.text_content("#error")
+    width = page.eval_on_selector("#translate-result img", "i => i.complete && i.naturalWidth")
+    height = page.eval_on_selector("#translate-result img", "i => i.naturalHeight")
+    assert width > 2 * height                                  # the drawing, its translation and back, in a row
+
     page.goto(served.url + "/#/claims", wait_until="load")
     page.wait_for_selector("#d-chart path")
     page.wait_for_function("document.querySelector('#s-figures').textContent.includes('reverse')")
