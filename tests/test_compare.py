@@ -114,3 +114,16 @@ def test_compare_leaves_out_the_data_settings_of_a_models_preset():
     assert "binarize" not in compared["data"] and compared["data"]["train"]["n_bins"] == 256
     assert compared["model_config"]["gated"] is True and compared["preset"]["settings"] == {
         k: v for k, v in alone["preset"]["settings"].items() if k != "binarize"}
+
+
+def test_negative_unbiased_estimates_tie_at_zero():
+    """MMD^2 below 0 is noise around 0: two such models and one at exactly 0 share the best."""
+    def entry(name, mmd):
+        return {"name": name, "status": "done", "scores": {"mmd2_rbf": mmd}, "steps": 1, "train_seconds": 1.0,
+                "cpu_seconds": 1.0, "samples_per_second": 1.0}
+
+    result = {"data": "ring8", "kind": "points", "budget": {"said": "1 steps"}, "real": {},
+              "models": [entry("a", -8e-5), entry("b", 1e-4), entry("c", -2e-5), entry("d", 0.0)]}
+    assert compare.best_rows(result, "mmd2_rbf") == {0, 2, 3}
+    result["models"] = result["models"][1:2] + [entry("e", 3e-4)]
+    assert compare.best_rows(result, "mmd2_rbf") == {0}

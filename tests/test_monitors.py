@@ -33,6 +33,18 @@ def test_mode_monitor_warns_when_coverage_halves():
     assert second["modes"] == 1 and "collapsed" in second["warning"] and "best so far 8" in second["warning"]
 
 
+def test_mode_monitor_does_not_call_a_generator_that_never_spread_collapsed():
+    """2 modes, then 1: the samples never reached half of ring8's 8 modes, so no collapse."""
+    data = genlab.load_dataset("ring8")
+    noise = lambda seed: data.sigma * torch.randn(1250, 2, generator=torch.Generator().manual_seed(seed))  # noqa: E731
+    two = torch.cat([data.modes[0] + noise(0), data.modes[4] + noise(1)])
+    one = data.modes[4] + noise(2)
+    monitor = mode_monitor(data)
+    first, second = (monitor(Sampler([batch])) for batch in (two, one))
+    assert first["modes"] == 2 and second["modes"] == 1
+    assert "warning" not in first and "warning" not in second
+
+
 def test_class_monitor_warns_when_coverage_falls_below_half_not_before_it_was_reached():
     train, test = genlab.load_dataset("digits").split(0.2, seed=0)
     monitor = frechet_monitor(train, test)  # the feature network is cached for the session

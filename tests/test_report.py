@@ -212,3 +212,10 @@ def test_a_thousand_fresh_samples_stay_small(runs, pages, tmp_path):
     added = out.stat().st_size - pages["one"].stat().st_size
     assert 0 < added < 0.3 * 2**20, added
     assert "1,000 samples, seed 0, at native pixel scale" in out.read_text(encoding="utf-8")
+
+
+def test_negative_kid_estimates_tie_for_best():
+    from genlab.report import best_of
+
+    assert best_of([-0.004, 0.02, -0.001], "kid") == {0, 2}
+    assert best_of([-0.004, 0.02, -0.001], "frechet_distance") == {0}

@@ -394,12 +394,15 @@ def direction(key: str) -> str | None:
 
 
 def best_rows(result: dict, key: str) -> set[int]:
-    """Rows of the models (done ones) holding the best value of column ``key``."""
+    """Rows of the models (done ones) holding the best value of column ``key`` (negative
+    unbiased estimates of MMD^2 or KID rank as 0: they tie)."""
+    from .evaluation import rank_value
+
     way = direction(key)
     if key == "likelihood" and len(likelihood_units(result)) > 1:
         return set()  # nats per image and bits per dim do not rank against each other
     values = {i: cell(e, key) for i, e in enumerate(result["models"]) if e["status"] == "done"}
-    values = {i: v for i, v in values.items() if isinstance(v, (int, float)) and math.isfinite(v)}
+    values = {i: rank_value(key, v) for i, v in values.items() if isinstance(v, (int, float)) and math.isfinite(v)}
     if way is None or len(values) < 2:
         return set()
     best = (min if way == "lower" else max)(values.values())

@@ -38,9 +38,21 @@ DOMAIN_METRICS = ("translation", "adaptation")
 LOWER_BETTER = ("frechet_distance", "kid", "kl_to_uniform", "reverse_kl", "sliced_w1", "mmd2_rbf", "nll",
                 "negative_elbo", "bits_per_dim", "iwae_nll", "iwae_bits_per_dim", "perplexity", "bits_per_token",
                 "cycle_l1", "fd_translated")
+# unbiased estimates of a quantity that is never negative (MMD^2, KID): a value below 0 is
+# noise around 0, so they rank as max(value, 0) and every estimate at or below 0 ties
+UNBIASED_SQUARES = ("kid", "mmd2_rbf")
 HIGHER_BETTER = ("precision", "recall", "density", "coverage", "inception_score", "classes_hit",
                  "conditional_accuracy", "modes", "hq_percent", "log_likelihood", "accuracy", "label_kept",
                  "source_accuracy", "target_accuracy")
+
+
+def rank_value(score: str, value: float) -> float:
+    """The value ``score`` is ranked by: itself, or 0 for a negative unbiased estimate of a
+    square (``UNBIASED_SQUARES``), which cannot be told from 0."""
+    base = score.split("/")[-1]
+    if any(base == name or base.endswith("_" + name) for name in UNBIASED_SQUARES):
+        return max(value, 0.0)
+    return value
 
 
 def better(score: str) -> str | None:

@@ -271,10 +271,10 @@ def compare_table(spec: str, members: list[tuple[int, dict]]) -> str:
 def best_of(values: list, score: str) -> set[int]:
     """The rows holding the best of ``values`` (ties all), when ``score`` has a better way
     and at least two rows have a figure."""
-    from .evaluation import better
+    from .evaluation import better, rank_value
 
     direction = better(score)
-    finite = [(i, v) for i, v in enumerate(values) if is_number(v) and math.isfinite(v)]
+    finite = [(i, rank_value(score, v)) for i, v in enumerate(values) if is_number(v) and math.isfinite(v)]
     if direction is None or len(finite) < 2:
         return set()
     target = (min if direction == "lower" else max)(v for _, v in finite)

@@ -476,7 +476,9 @@ def frechet_monitor(train_data, test_data, seed: int = 0):
 
 def mode_monitor(data, seed: int = 0):
     """A callable ``model -> mode metrics`` on a fixed set of noise draws; it warns when the
-    modes covered fall to half the best seen so far in this run (collapse or dropping)."""
+    modes covered, having reached at least half the data's modes, fall to half the best seen
+    so far in this run (collapse or dropping). A generator that has not yet spread over the
+    modes is not called collapsed (as for classes in :func:`frechet_monitor`)."""
     import torch
 
     from .metrics import mode_metrics
@@ -490,7 +492,7 @@ def mode_monitor(data, seed: int = 0):
         m = mode_metrics(x, data.modes, data.sigma)
         out = {"modes": m["modes"], "hq_percent": round(m["hq_percent"], 2), "reverse_kl": round(m["reverse_kl"], 4)}
         best = max(best, m["modes"])
-        if best >= 2 and m["modes"] <= best / 2:
+        if 2 <= best and len(data.modes) / 2 <= best and m["modes"] <= best / 2:
             out["warning"] = f"mode coverage collapsed: {m['modes']} of {len(data.modes)} modes (best so far {best})"
         return out
 
