@@ -123,6 +123,7 @@ def test_the_run_list_holds_the_finished_runs_only(served):
     assert sorted(r["name"] for r in answer["runs"]) == sorted(RUNS)
     gan = next(r for r in answer["runs"] if r["name"] == "gan-ring8")
     assert gan["model"] == "gan" and gan["data"] == "ring8" and gan["steps"] == 4
+    assert next(r for r in answer["runs"] if r["name"] == "ngram-tale")["steps"] == "fitted"  # counted, not trained
 
 
 def test_a_runs_controls_are_its_sampling_settings(served):

@@ -85,8 +85,11 @@ def summary(run: Run) -> dict:
             figures = {k: v["model"] for k, v in scores.items() if isinstance(v.get("model"), (int, float))}
         except (GenlabError, KeyError, AttributeError, TypeError):
             pass
+    from ..models import MODELS
+
+    fitted = record["model"] in MODELS and MODELS[record["model"]].fitted  # counted or EM: no steps
     return {"name": run.name, "model": record["model"], "data": record["data"]["spec"],
-            "steps": record.get("steps"), "seconds": record.get("seconds"),
+            "steps": "fitted" if fitted else record.get("steps"), "seconds": record.get("seconds"),
             "figures": dict(list(figures.items())[:4])}
 
 
@@ -188,7 +191,8 @@ class Library:
         run = self.run(name)
         model, _ = self.model(run)
         c = card(run.path)
-        return {"name": run.name, "model": c["model"], "data": c["data"]["spec"], "steps": c["steps"],
+        return {"name": run.name, "model": c["model"], "data": c["data"]["spec"],
+                "steps": "fitted" if model.fitted else c["steps"],
                 "seconds": c["seconds"], "device": str(model.device), "settings": c["settings"],
                 "eval": (c["eval"] or {}).get("scores"), "quality": c["quality"], "pictures": pictures(run),
                 "controls": controls(model), "abilities": abilities(model)}
