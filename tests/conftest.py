@@ -217,6 +217,12 @@ def same_state(a, b) -> bool:
     return sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
 
 
+def claim_column(claim, title: str) -> list:
+    """The values of one column of an explain claim's table."""
+    i = claim.columns.index(title)
+    return [row[i] for row in claim.rows]
+
+
 # --- a real browser ---------------------------------------------------------------------------
 
 BROWSER_ARGS = ["--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",

@@ -7,6 +7,7 @@ from PIL import Image
 
 from genlab.explain import CLAIMS, run_claim
 from genlab.explain.gans import CLUMP_REGIONS, collapse_runs
+from conftest import claim_column as column
 
 NAMES = ("mode-collapse", "minimax-saturation")
 SIZES = {"mode-collapse": (1400, 400), "minimax-saturation": (920, 400)}
@@ -18,11 +19,6 @@ pytestmark = pytest.mark.usefixtures("one_thread_for_the_module")  # the claims 
 def claims(tmp_path_factory):
     out = tmp_path_factory.mktemp("explain-gans")
     return {name: run_claim(name, out, quick=True) for name in NAMES}
-
-
-def column(claim, name: str) -> list:
-    i = claim.columns.index(name)
-    return [row[i] for row in claim.rows]
 
 
 def test_the_claims_are_registered():

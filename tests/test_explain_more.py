@@ -11,6 +11,7 @@ from PIL import Image
 from genlab.explain import CLAIMS, Claim, run_claim
 from genlab.explain.pixels import TARGET, blind_spot, future
 from genlab.explain.trilemma import best_axes
+from conftest import claim_column as column
 
 SIZES = {"ngram-order": (1000, 420), "pixelcnn-blind-spot": (800, 340), "ddim-steps": (1000, 400),
          "truncation": (1000, 420), "trilemma": (1000, 380)}
@@ -50,11 +51,6 @@ def truncation(out):
 @pytest.fixture(scope="module")
 def trilemma(out):
     return quick("trilemma", out)
-
-
-def column(claim: Claim, title: str) -> list:
-    i = claim.columns.index(title)
-    return [row[i] for row in claim.rows]
 
 
 # --------------------------------------------------------------------------- ngram-order
