@@ -381,3 +381,13 @@ def test_the_page_in_a_browser(served, browser, tmp_path):
     page.wait_for_function(f"document.querySelector('#d-figures').textContent !== {json.dumps(before)}")
     assert "W1 = 4.000" in page.text_content("#d-figures") and "disjoint" in page.text_content("#d-figures")
     page.close()
+
+
+def test_a_run_is_found_by_name_exactly_as_the_listing_names_it(root):
+    from genlab.playground.library import find_runs, run_named
+
+    listed = find_runs(root)
+    assert all(run_named(root, name).path == run.path for name, run in listed.items())
+    for name in ("", ".", "..", "../runs/gan-ring8", "/etc/passwd", "gan-ring8/", "./gan-ring8", "not-a-run",
+                 "gan-ring8/samples.png", "a/b/c"):
+        assert run_named(root, name) is None, name

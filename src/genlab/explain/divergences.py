@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Callable
+from typing import Callable, NamedTuple
 
 import numpy as np
 import torch
@@ -22,6 +22,15 @@ from .claim import Claim, save_line_plot
 CELLS_PER_UNIT = 100          # the 1-D grid: cells of width 0.01
 
 
+def uniform_gap(d: float, n_cells: int) -> tuple[float, float]:
+    """JS (nats) and W1 between U[0, 1) and U[d, d + 1), as histograms on ``n_cells`` cells of
+    width 1/CELLS_PER_UNIT (shifted by whole cells: no rounding at the edges)."""
+    centres = (np.arange(n_cells) + 0.5) / CELLS_PER_UNIT
+    p = (np.arange(n_cells) < CELLS_PER_UNIT).astype(float)
+    q = np.roll(p, round(d * CELLS_PER_UNIT))
+    return float(js_divergence(p, q)), float(wasserstein1_1d(centres, centres, p, q))
+
+
 def js_vs_wasserstein(out_dir: Path, quick: bool = False) -> Claim:
     """JS saturates at log 2 for disjoint supports; W1 grows linearly (Arjovsky et al. 2017).
 
@@ -30,15 +39,7 @@ def js_vs_wasserstein(out_dir: Path, quick: bool = False) -> Claim:
     are disjoint: JS = log 2 whatever d, so it gives a generator no gradient, while W1 = d.
     """
     distances = [0.0, 0.5] + [float(d) for d in range(1, 11)]
-    n_cells = 12 * CELLS_PER_UNIT
-    centres = (np.arange(n_cells) + 0.5) / CELLS_PER_UNIT
-    p = (np.arange(n_cells) < CELLS_PER_UNIT).astype(float)
-    rows = []
-    for d in distances:
-        shift = round(d * CELLS_PER_UNIT)          # integer cells: no rounding at the edges
-        q = np.roll(p, shift)
-        rows.append([d, js_divergence(p, q), wasserstein1_1d(centres, centres, p, q),
-                     "yes" if d >= 1 else "no"])
+    rows = [[d, *uniform_gap(d, 12 * CELLS_PER_UNIT), "yes" if d >= 1 else "no"] for d in distances]
     plot = save_line_plot(Path(out_dir) / "js-vs-wasserstein.png",
                           [("log 2", distances, [math.log(2)] * len(distances)),
                            ("W1", distances, [r[2] for r in rows]),
@@ -94,6 +95,30 @@ def fit_reverse_kl(start_mean: float = 0.5, steps: int = 300,
     return float(mu.detach()), float(log_s.detach().exp())
 
 
+class GaussianFit(NamedTuple):
+    mean: float
+    std: float
+    kl_pq: float           # KL(p||q), on GRID
+    kl_qp: float           # KL(q||p)
+    log_q: np.ndarray      # log q on GRID
+
+
+def gaussian_fits(modes: tuple[float, float] = MODES, fit_grid: np.ndarray = GRID) -> dict[str, GaussianFit]:
+    """The single Gaussians fitted to p (two modes at ``modes``, symmetric about 0) by forward
+    KL — p's moments, its exact minimiser: mean 0, variance MODE_STD^2 + m^2 — and by reverse
+    KL, numerically on ``fit_grid``; both KLs integrated on GRID."""
+    dx = float(GRID[1] - GRID[0])
+    log_p = log_bimodal(GRID, modes)
+    fits = {"forward": (0.0, math.sqrt(MODE_STD**2 + modes[1] ** 2)),
+            "reverse": fit_reverse_kl(modes=modes, grid=fit_grid)}
+    out = {}
+    for name, (mu, std) in fits.items():
+        log_q = log_normal(GRID, mu, std)
+        out[name] = GaussianFit(mu, std, float(kl_on_grid(log_p, log_q, dx)), float(kl_on_grid(log_q, log_p, dx)),
+                                log_q)
+    return out
+
+
 def kl_asymmetry(out_dir: Path, quick: bool = False) -> Claim:
     """KL is not symmetric: forward KL(p||q) covers modes, reverse KL(q||p) seeks one.
 
@@ -101,16 +126,11 @@ def kl_asymmetry(out_dir: Path, quick: bool = False) -> Claim:
     p's moments (the exact minimiser of KL(p||q) over Gaussians): mean 0, variance
     0.25 + 4 = 4.25. The reverse fit is found numerically. Both KLs are integrated on GRID.
     """
-    dx = float(GRID[1] - GRID[0])
-    log_p = log_bimodal(GRID)
-    fits = {"forward, min KL(p||q)": (0.0, math.sqrt(MODE_STD**2 + MODES[1] ** 2)),
-            "reverse, min KL(q||p)": fit_reverse_kl()}
-    rows, curves = [], [("p (bimodal)", GRID, np.exp(log_p))]
-    for label, (mu, std) in fits.items():
-        log_q = log_normal(GRID, mu, std)
-        rows.append([label, mu, std**2, float(kl_on_grid(log_p, log_q, dx)),
-                     float(kl_on_grid(log_q, log_p, dx))])
-        curves.append((f"q {label.split(',')[0]}", GRID, np.exp(log_q)))
+    labels = {"forward": "forward, min KL(p||q)", "reverse": "reverse, min KL(q||p)"}
+    rows, curves = [], [("p (bimodal)", GRID, np.exp(log_bimodal(GRID)))]
+    for name, fit in gaussian_fits().items():
+        rows.append([labels[name], fit.mean, fit.std**2, fit.kl_pq, fit.kl_qp])
+        curves.append((f"q {name}", GRID, np.exp(fit.log_q)))
     view = np.abs(GRID) <= 5                    # plot where the mass is
     plot = save_line_plot(Path(out_dir) / "kl-asymmetry.png",
                           [(lbl, gx[view].tolist(), gy[view].tolist()) for lbl, gx, gy in curves],

@@ -53,12 +53,12 @@ def truncation(out_dir: Path, quick: bool = False) -> Claim:
     model.eval()
 
     score = _scorer(train, test, budget["n"])
-    real = score(None)
     rows, grids = [], []
     for psi in PSIS:
         with torch.no_grad():
             x = model.sample(budget["n"], generator=torch.Generator().manual_seed(1), truncation=psi)
-        rows.append([psi, *score(x)])
+        figures, real = score(x)
+        rows.append([psi, *figures])
         grids.append(x[:GRID_COLUMNS])
 
     full, zero = rows[-1], rows[0]
@@ -77,25 +77,20 @@ def truncation(out_dir: Path, quick: bool = False) -> Claim:
 
 
 def _scorer(train, test, n: int):
-    """``score(x)``: (precision, recall, Frechet distance, classes hit) of images ``x`` against
-    a reference set of n real images, in the features of genlab's classifier for the data, as
-    ``genlab.evaluate`` computes them (without KID, the slow part); ``score(None)`` scores n
-    other real images instead: the real-vs-real baseline."""
+    """``score(x)``: ((precision, recall, Frechet distance, classes hit) of images ``x``, the
+    same figures for n real images against the same reference: the real-vs-real baseline),
+    by :func:`genlab.metrics.images.image_metrics` on genlab's classifier for the data, as
+    ``genlab eval`` scores images."""
     from ..metrics.features import feature_network
-    from ..metrics.images import class_coverage, frechet_distance, precision_recall
+    from ..metrics.images import image_metrics
 
     net = feature_network(train, test, seed=0)
     real = torch.cat([train.x, test.x])
-    order = torch.randperm(len(real), generator=torch.Generator().manual_seed(0))
-    reference, baseline = real[order[:n]], real[order[n:2 * n]]
-    f_ref = net.features(reference)
 
-    def score(x: torch.Tensor | None) -> list:
-        x = baseline if x is None else x
-        features = net.features(x)
-        pr = precision_recall(f_ref, features)
-        return [pr["precision"], pr["recall"], frechet_distance(f_ref, features),
-                class_coverage(net.probs(x), net.config.num_classes)["classes_hit"]]
+    def score(x: torch.Tensor) -> tuple[list, list]:
+        result = image_metrics(net, real, x, n=n, seed=0)
+        return tuple([s["precision"], s["recall"], s["frechet_distance"], s["classes_hit"]]
+                     for s in (result["model"], result["real_vs_real"]))
 
     return score
 

@@ -55,12 +55,8 @@ class AE(Autoencoding):
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         return self.from_logits(self.decode_logits(z))
 
-    def sample(self, n, *, labels=None, generator=None):
-        """Codes from N(0, I) through the decoder: the autoencoder's (poor) sampler."""
-        self._check_labels(n, labels)
-        return self.decode(standard_normal((n, self.config.latent_dim), generator, self.device))
-
     def from_noise(self, z, *, labels=None):
+        """Codes through the decoder; from N(0, I) they are the autoencoder's (poor) sampler."""
         self._check_labels(len(z), labels)
         return self.decode(z.to(self.device))
 

@@ -90,6 +90,9 @@ class Model(nn.Module):
     # samples are a deterministic function of Gaussian noise: ``noise(n, generator)`` draws it,
     # ``from_noise(z, labels=..., **settings)`` maps it to data (latent walks between two seeds)
     walks: ClassVar[bool] = False
+    # ``mixing_grid(rows, cols, crossover_layer, generator, truncation)``: styles of one code
+    # with those of another (StyleGAN's style mixing)
+    mixes: ClassVar[bool] = False
     translates: ClassVar[bool] = False    # ``translate`` / ``cycle`` / ``translation_grid`` (two domains)
     classifies: ClassVar[bool] = False    # ``predict`` / ``accuracy`` (domain adaptation)
     networks: ClassVar[tuple[str, ...]] = ()  # networks a user may supply: create(name, generator=...)
@@ -132,8 +135,11 @@ class Model(nn.Module):
 
     def sample(self, n: int, *, labels: torch.Tensor | None = None,
                generator: torch.Generator | None = None, **settings):
-        """``n`` samples in data space (points as-is, images in [0, 1], text as strings)."""
-        raise NotImplementedError
+        """``n`` samples in data space (points as-is, images in [0, 1], text as strings); a
+        walking model's are ``from_noise(noise(n, generator))``."""
+        if not self.walks:
+            raise NotImplementedError
+        return self.from_noise(self.noise(n, generator), labels=labels, **settings)
 
     def noise(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """Walking models: the N(0, I) noise ``n`` samples start from (by default the

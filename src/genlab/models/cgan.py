@@ -27,7 +27,6 @@ from ..errors import DataError
 from ..nn import mlp
 from ..nn.dcgan import ConvFeatures, ConvGenerator, image_plan
 from .adversarial import GENERATOR_LOSSES, Adversarial, AdversarialConfig
-from .base import standard_normal
 
 
 @dataclass
@@ -122,15 +121,9 @@ class CGAN(Adversarial):
     def conditional(self) -> bool:
         return True
 
-    def sample(self, n, *, labels=None, generator=None):
-        y = self.labels_for(n, labels)
-        z = standard_normal((n, self.config.latent_dim), generator, self.device)
-        x = self.sampler(z, y)
-        return (x + 1) / 2 if self.is_image else x                 # images: [-1, 1] -> [0, 1]
-
     def from_noise(self, z, *, labels=None):
         x = self.sampler(z.to(self.device), self.labels_for(len(z), labels))
-        return (x + 1) / 2 if self.is_image else x
+        return (x + 1) / 2 if self.is_image else x                 # images: [-1, 1] -> [0, 1]
 
     def _fakes(self, y: torch.Tensor | None) -> torch.Tensor:
         if y is None:

@@ -17,7 +17,6 @@ from torch import nn
 from ..config import check_positive
 from ..nn.dcgan import ConvFeatures, ConvGenerator, image_plan
 from .adversarial import GENERATOR_LOSSES, Adversarial, AdversarialConfig
-from .base import standard_normal
 
 
 @dataclass
@@ -68,14 +67,9 @@ class DCGAN(Adversarial):
     def discriminate(self, x: torch.Tensor) -> torch.Tensor:
         return self.discriminator(x).squeeze(1)                    # (B,) logits; x in [-1, 1]
 
-    def sample(self, n, *, labels=None, generator=None):
-        self._check_labels(n, labels)
-        z = standard_normal((n, self.config.latent_dim), generator, self.device)
-        return (self.generate(z, self.sampler) + 1) / 2            # [-1, 1] -> [0, 1]
-
     def from_noise(self, z, *, labels=None):
         self._check_labels(len(z), labels)
-        return (self.generate(z.to(self.device), self.sampler) + 1) / 2
+        return (self.generate(z.to(self.device), self.sampler) + 1) / 2   # [-1, 1] -> [0, 1]
 
     def _noise(self, n: int) -> torch.Tensor:
         return torch.randn(n, self.config.latent_dim, device=self.device)

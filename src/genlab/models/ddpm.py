@@ -435,8 +435,10 @@ class DDPM(Model):
     @torch.no_grad()
     def from_noise(self, z, *, labels=None, **settings):
         """x_0 of each x_T in ``z`` along DDIM's deterministic path (eta = 0; Song et al. 2021,
-        section 4.3): the one sampler whose samples are a function of their noise."""
-        cfg = self.sampling(settings)
+        section 4.3), the one sampler whose samples are a function of their noise: the
+        path is taken whatever the config's sampler; ``settings`` may choose its steps and
+        guidance, and asking for another sampler is an error."""
+        cfg = self.sampling({"sampler": "ddim", "eta": 0.0, **settings})
         if cfg.sampler != "ddim" or cfg.eta != 0:
             raise ConfigError("a sample is a function of its noise only on DDIM's deterministic path: "
                               "sampler=ddim, eta=0")

@@ -64,11 +64,6 @@ class GAN(Adversarial):
         """n samples from the live generator (the one being trained), global RNG."""
         return self.generate(standard_normal((n, self.config.latent_dim), None, self.device))
 
-    def sample(self, n, *, labels=None, generator=None):
-        self._check_labels(n, labels)
-        z = standard_normal((n, self.config.latent_dim), generator, self.device)
-        return self.generate(z, self.sampler)
-
     def from_noise(self, z, *, labels=None):
         self._check_labels(len(z), labels)
         return self.generate(z.to(self.device), self.sampler)

@@ -144,6 +144,7 @@ class StyleGAN(Adversarial):
     Config = StyleGANConfig
     data_kinds = ("image",)
     Sampling = StyleGANSampling
+    mixes = True
     ema_warmup = True
     # benchmarks/stylegan.py: 28x28 padded to 32x32, width 32, batch 32, about 12 CPU minutes
     presets = {"mnist5k": dict(fit="pad", width=32, batch_size=32, steps=1_900)}

@@ -29,7 +29,7 @@ import torch.nn.functional as F
 from ..config import AdamSettings, check
 from ..nn.autoencoder import Encoder
 from .autoencoding import Autoencoding, BackboneConfig, build_networks
-from .base import Phase, standard_normal
+from .base import Phase
 from .vae import gaussian_kl
 
 
@@ -81,10 +81,6 @@ class VAEGAN(Autoencoding):
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         return self.posterior(x)[0]                                # mean of q(z|x)
-
-    def sample(self, n, *, labels=None, generator=None):
-        self._check_labels(n, labels)
-        return self.decode(standard_normal((n, self.config.latent_dim), generator, self.device))
 
     def from_noise(self, z, *, labels=None):
         self._check_labels(len(z), labels)

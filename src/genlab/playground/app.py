@@ -20,7 +20,7 @@ from starlette.routing import Route
 
 from ..errors import GenlabError
 from . import claims
-from .library import MAX_UPLOAD, Library, NotFound, summary
+from .library import MAX_UPLOAD, Library, NotFound, picture_path, summary
 
 PAGE_FILES = {"": ("index.html", "text/html; charset=utf-8"), "app.js": ("app.js", "text/javascript"),
               "style.css": ("style.css", "text/css")}
@@ -106,8 +106,6 @@ def create_app(library: Library) -> Starlette:
         return JSONResponse(await run_in_threadpool(library.describe, request.query_params.get("name", "")))
 
     async def picture(request: Request) -> Response:
-        from .library import picture_path
-
         run = await run_in_threadpool(library.run, request.query_params.get("name", ""))
         return FileResponse(picture_path(run, request.query_params.get("file", "")), media_type="image/png")
 

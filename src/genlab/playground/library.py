@@ -44,11 +44,30 @@ class Run:
     record: dict
 
 
-def find_runs(root: Path) -> dict[str, Run]:
-    """The complete runs under ``root`` (up to :data:`DEPTH` folders deep), by name."""
+def is_run_folder(folder: Path) -> bool:
+    """A real folder (not a link) holding a run record: a run, finished or not."""
+    from ..runs import RUN
+
+    return folder.is_dir() and not folder.is_symlink() and (folder / RUN).is_file()
+
+
+def finished_run(root: Path, folder: Path) -> Run | None:
+    """The run in ``folder`` (under ``root``) when it is complete with its weights, else None."""
     from ..io import read_json
     from ..runs import RUN
 
+    try:
+        record = read_json(folder / RUN, "run record")
+    except GenlabError:
+        return None
+    if record.get("status") != "complete" or not (folder / "model.safetensors").is_file():
+        return None
+    return Run(folder.relative_to(root).as_posix(), folder, record)
+
+
+def find_runs(root: Path) -> dict[str, Run]:
+    """The complete runs under ``root`` (up to :data:`DEPTH` folders deep, not inside a run
+    or through a link), by name."""
     found: dict[str, Run] = {}
 
     def visit(folder: Path, depth: int) -> None:
@@ -57,14 +76,10 @@ def find_runs(root: Path) -> dict[str, Run]:
         except OSError:
             return
         for child in children:
-            if (child / RUN).is_file():
-                try:
-                    record = read_json(child / RUN, "run record")
-                except GenlabError:
-                    continue
-                if record.get("status") == "complete" and (child / "model.safetensors").is_file():
-                    name = child.relative_to(root).as_posix()
-                    found[name] = Run(name, child, record)
+            if is_run_folder(child):
+                run = finished_run(root, child)
+                if run is not None:
+                    found[run.name] = run
             elif depth < DEPTH:
                 visit(child, depth + 1)
 
@@ -72,9 +87,26 @@ def find_runs(root: Path) -> dict[str, Run]:
     return found
 
 
+def run_named(root: Path, name: str) -> Run | None:
+    """The run :func:`find_runs` would list as ``name``, found without listing the folder: a
+    name of 1 to :data:`DEPTH` plain parts (no "..", ".", "" or backslash), every folder on the
+    way a real folder that is not a run, the last one a finished run."""
+    parts = name.split("/")
+    if not 1 <= len(parts) <= DEPTH or any(p in ("", ".", "..") or "\\" in p for p in parts):
+        return None
+    folder = root
+    for part in parts[:-1]:
+        folder = folder / part
+        if not folder.is_dir() or folder.is_symlink() or is_run_folder(folder):
+            return None
+    folder = folder / parts[-1]
+    return finished_run(root, folder) if is_run_folder(folder) else None
+
+
 def summary(run: Run) -> dict:
     """One line of the run list: model, data, steps, time, and the headline figures."""
     from ..io import read_json
+    from ..models import MODELS
 
     record = run.record
     figures = dict(record.get("quality") or {})
@@ -85,8 +117,6 @@ def summary(run: Run) -> dict:
             figures = {k: v["model"] for k, v in scores.items() if isinstance(v.get("model"), (int, float))}
         except (GenlabError, KeyError, AttributeError, TypeError):
             pass
-    from ..models import MODELS
-
     fitted = record["model"] in MODELS and MODELS[record["model"]].fitted  # counted or EM: no steps
     return {"name": run.name, "model": record["model"], "data": record["data"]["spec"],
             "steps": "fitted" if fitted else record.get("steps"), "seconds": record.get("seconds"),
@@ -138,7 +168,7 @@ def abilities(model) -> dict:
     shape = getattr(model.config, "data_shape", ())
     kind = "text" if model.data_kinds == ("text",) else ("image" if len(shape) == 3 else "points")
     return {"kind": kind, "samples": not model.two_domains, "walks": model.walks,
-            "mixes": hasattr(model, "mixing_grid"), "translates": model.translates,
+            "mixes": model.mixes, "translates": model.translates,
             "classifies": model.classifies, "conditional": model.conditional,
             "num_classes": getattr(model.config, "num_classes", 0) if model.conditional else 0}
 
@@ -161,10 +191,10 @@ class Library:
         return find_runs(self.root)
 
     def run(self, name: str) -> Run:
-        runs = self.runs()
-        if name not in runs:
+        run = run_named(self.root, name)
+        if run is None:
             raise NotFound(f"no finished run called {name!r} under the runs folder")
-        return runs[name]
+        return run
 
     def model(self, run: Run):
         """The run's model, loaded once (safetensors weights, JSON config) and kept, and the
@@ -261,7 +291,7 @@ def png(image) -> str:
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
 
 
-def picture_of(model, x, nrow: int | None = None) -> str:
+def picture_of(x, nrow: int | None = None) -> str:
     from ..plot import image_grid, scatter
 
     if x.dim() == 4:
@@ -293,7 +323,7 @@ def sample(model, request: dict) -> dict:
         x = model.sample(n, labels=labels_of(model, request, n), generator=generator, **settings)
     if kind == "text":
         return {"texts": [" ".join(t.split()) for t in x]}
-    return {"image": picture_of(model, x)}
+    return {"image": picture_of(x)}
 
 
 def slerp(a, b, t):
@@ -319,20 +349,18 @@ def walk(model, request: dict) -> dict:
     steps = whole(request, "steps", 8, 2, MAX_WALK)
     seeds = [whole(request, key, i, 0, 2**31 - 1) for i, key in enumerate(("seed_a", "seed_b"))]
     settings = sampling_settings(model, request)
-    if model.name == "ddpm":
-        settings.update(sampler="ddim", eta=0.0)
     ends = [model.noise(1, torch.Generator().manual_seed(s))[0] for s in seeds]
     z = slerp(*ends, torch.linspace(0, 1, steps))
     with torch.no_grad():
         x = model.from_noise(z, labels=labels_of(model, request, steps), **settings)
-    return {"image": picture_of(model, x, nrow=steps)}
+    return {"image": picture_of(x, nrow=steps)}
 
 
 def mix(model, request: dict) -> dict:
     """StyleGAN's style mixing: coarse styles by row, fine styles by column."""
     import torch
 
-    if not hasattr(model, "mixing_grid"):
+    if not model.mixes:
         raise ConfigError(f"{model.name} has no styles to mix")
     rows, cols = (whole(request, key, 4, 1, MAX_MIX) for key in ("rows", "cols"))
     seed = whole(request, "seed", 0, 0, 2**31 - 1)
